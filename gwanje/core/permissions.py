@@ -1,0 +1,158 @@
+"""The one permission choke point (DESIGN rule 2): deny by default.
+
+Every view, API endpoint, admin action, export, command and job asks here:
+- `allowed(user, action)`   -> bool, from the roles x actions MATRIX below;
+- `require(user, action)`   -> raises PermissionDenied;
+- `restrict(user, action, queryset)` -> the rows this user may touch for that action
+  (empty when the action is not allowed; narrowed by the model's registered row scope).
+
+The matrix is code. `gwanje permissions-matrix` renders it into docs/permissions.md and a test
+fails when that file is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from gwanje.accounts.roles import Role
+
+# --- actions ------------------------------------------------------------------------------
+# (code, description) - the description is shown in docs/permissions.md.
+ACTIONS: dict[str, Any] = {
+    "registry.view": _("View sites and cameras (registry data, map)"),
+    "registry.change": _("Create and edit sites and cameras"),
+    "registry.delete": _("Delete sites and cameras"),
+    "registry.import": _("Import camera lists"),
+    "registry.export": _("Export the camera registry"),
+    "registry.purpose_expansion": _("Record purpose-expansion procedures"),
+    "geo.view": _("View map layers (boundaries, police offices, zones)"),
+    "geo.change": _("Edit map layers"),
+    "accounts.view": _("View organisations and accounts"),
+    "accounts.manage": _("Create and change accounts, organisations and roles"),
+    "admin.access": _("Use the back-office (Django admin)"),
+    "api.token": _("Issue API tokens for integrations"),
+}
+
+R = Role
+_VIEW = {"registry.view", "geo.view"}
+MATRIX: dict[str, set[str]] = {
+    R.MONITORING_AGENT: _VIEW,
+    R.SUPERVISOR: _VIEW | {"registry.export", "accounts.view"},
+    R.IT_ADMIN: _VIEW
+    | {
+        "registry.change",
+        "registry.delete",
+        "registry.import",
+        "registry.export",
+        "registry.purpose_expansion",
+        "geo.change",
+        "accounts.view",
+        "admin.access",
+    },
+    # Row-scoped to the manager's own department (see the registry's scopes).
+    R.DEPARTMENT_MANAGER: _VIEW | {"registry.change", "registry.import", "registry.export"},
+    R.POLICE_STATIONED: _VIEW,
+    R.POLICE_112: _VIEW,
+    R.POLICE_INVESTIGATOR: _VIEW,
+    R.CONTRACTOR: _VIEW,
+    R.SYSTEM_ADMIN: set(ACTIONS),
+}
+
+# Sanity: the matrix names only known actions and roles.
+assert all(a in ACTIONS for actions in MATRIX.values() for a in actions)
+assert set(MATRIX) == set(Role.values())
+
+# --- row scopes -----------------------------------------------------------------------------
+Scope = Callable[[Any, str, QuerySet], QuerySet]
+_SCOPES: dict[type[Model], Scope] = {}
+
+
+def register_scope(model: type[Model], scope: Scope) -> None:
+    """Register how rows of `model` are narrowed for a user (called from AppConfig.ready)."""
+    _SCOPES[model] = scope
+
+
+def roles_of(user) -> frozenset[str]:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_gwanje_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._gwanje_roles = cached
+    return cached
+
+
+def allowed(user, action: str) -> bool:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(action in MATRIX.get(role, ()) for role in roles_of(user))
+
+
+def require(user, action: str) -> None:
+    if not allowed(user, action):
+        raise PermissionDenied(_("You do not have permission for this action."))
+
+
+def restrict(user, action: str, queryset: QuerySet) -> QuerySet:
+    if not allowed(user, action):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    scope = _SCOPES.get(queryset.model)
+    return scope(user, action, queryset) if scope else queryset
+
+
+def is_scoped_to_department(user) -> bool:
+    """True when every role of the user that grants registry rights is department-scoped."""
+    roles = roles_of(user)
+    return bool(roles) and not user.is_superuser and roles <= {Role.DEPARTMENT_MANAGER}
+
+
+class ActionsFor:
+    """Template helper: {% if can.registry_change %} ... (dots become underscores)."""
+
+    def __init__(self, user) -> None:
+        self._user = user
+
+    def __getattr__(self, name: str) -> bool:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        action = name.replace("_", ".", 1)
+        return action in ACTIONS and allowed(self._user, action)
+
+
+def matrix_markdown() -> str:
+    """docs/permissions.md, generated from MATRIX (gwanje permissions-matrix)."""
+    from django.utils import translation
+
+    roles = Role.values()
+    with translation.override("en"):
+        head = "| action | " + " | ".join(f"{Role.label(r)}<br>`{r}`" for r in roles) + " |"
+        lines = [
+            "# Permissions matrix",
+            "",
+            "Generated by `gwanje permissions-matrix` from `gwanje/core/permissions.py`; do not edit.",
+            "Deny by default: an action not marked here is refused. Superusers may do everything.",
+            "`scoped` = only rows of the user's own department.",
+            "",
+            head,
+            "|---|" + "---|" * len(roles),
+        ]
+        for action, description in ACTIONS.items():
+            cells = []
+            for r in roles:
+                mark = ""
+                if action in MATRIX[r]:
+                    mark = "scoped" if r == Role.DEPARTMENT_MANAGER and action.startswith("registry.") else "yes"
+                cells.append(mark)
+            lines.append(f"| `{action}` — {description} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,88 @@
+"""Shared fixtures. The Seongdong default deployment is loaded once into the test database, so
+every non-transactional test starts from the real default data (524 sites, 1,069 cameras).
+Transactional tests (live server, browser) get an emptied database and load what they need
+with the `seongdong` fixture."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.test import Client
+
+from gwanje import deployments
+from gwanje.accounts import services as accounts
+from gwanje.accounts.models import Organisation
+from gwanje.accounts.roles import Role
+
+PASSWORD = "Gwanje-test-pass-2026"  # noqa: S105
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        deployments.load("seongdong", log=lambda *a: None)
+
+
+@pytest.fixture
+def seongdong(db):
+    """The Seongdong deployment (already there unless a transactional test emptied the db)."""
+    if not deployments.is_loaded("seongdong"):
+        deployments.load("seongdong", log=lambda *a: None)
+
+
+ROLE_ORG = {
+    Role.MONITORING_AGENT: "seongdong-it",
+    Role.SUPERVISOR: "seongdong-it",
+    Role.IT_ADMIN: "seongdong-it",
+    Role.DEPARTMENT_MANAGER: "seongdong-parks",
+    Role.POLICE_STATIONED: "seongdong-police",
+    Role.POLICE_112: "seongdong-police-112",
+    Role.POLICE_INVESTIGATOR: "seongdong-police",
+    Role.CONTRACTOR: "seongdong-maintenance",
+    Role.SYSTEM_ADMIN: "seongdong-it",
+}
+
+
+@pytest.fixture
+def make_user(seongdong):
+    def make(role: str, *, org: str | None = None, username: str | None = None):
+        organisation = Organisation.objects.get(code=org or ROLE_ORG[role])
+        return accounts.create_user(
+            username=username or f"{role}{next(_counter)}", organisation=organisation, roles=[role],
+            name=f"{Role.label(role)} 테스트", password=PASSWORD,
+        )
+
+    return make
+
+
+@pytest.fixture
+def agent(make_user):
+    return make_user(Role.MONITORING_AGENT)
+
+
+@pytest.fixture
+def it_admin(make_user):
+    return make_user(Role.IT_ADMIN)
+
+
+@pytest.fixture
+def parks_manager(make_user):
+    """A department CCTV manager of 공원녹지과 (34 sites, 43 cameras)."""
+    return make_user(Role.DEPARTMENT_MANAGER, org="seongdong-parks")
+
+
+@pytest.fixture
+def police_officer(make_user):
+    return make_user(Role.POLICE_STATIONED)
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> Client:
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
