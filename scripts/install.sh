@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- system packages (Debian 12 / Ubuntu) ------------------------------------------------------
 pkgs=(python3 python3-venv python3-dev libsqlite3-mod-spatialite gdal-bin libproj-dev binutils gettext
-      nodejs npm fonts-nanum ca-certificates)
+      fonts-nanum ca-certificates)
 if [ "$want_test" = 1 ]; then
   pkgs+=(chromium postgresql postgresql-postgis)
 fi
@@ -21,6 +21,10 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from Debian or from another repository (e.g. NodeSource, whose nodejs bundles
+# npm and conflicts with Debian's npm): only install Debian's when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install: apt packages: ${missing[*]}"
   $SUDO apt-get update -q

@@ -121,3 +121,23 @@ def record_purpose_expansion(
         [SecondaryPurpose(camera_id=cid, purpose=purpose, expansion=record) for cid in sorted(new_ids)]
     )
     return record
+
+
+@transaction.atomic
+def delete_camera(camera: Camera, *, by=None) -> None:
+    camera.delete()
+
+
+@transaction.atomic
+def delete_site(site: Site, *, by=None) -> None:
+    site.delete()
+
+
+def apply_stream_url(camera: Camera, field: str, new_value: str | None, *, clear: bool = False) -> None:
+    """Stream URLs are write-only: a blank input keeps the stored URL; `clear` removes it."""
+    if field not in ("main_stream_url", "sub_stream_url"):
+        raise ValueError(field)
+    if new_value:
+        setattr(camera, field, new_value.strip())
+    elif clear:
+        setattr(camera, field, "")
