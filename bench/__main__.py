@@ -25,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def _names() -> list[str]:
-    return sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
+    return sorted(
+        m.name[len("bench_") :] for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_")
+    )
 
 
 def _child(name: str, backend: str, quick: bool) -> None:
@@ -78,17 +80,22 @@ def main() -> int:
                     env["GWANJE_DATABASE_URL"] = _postgis_url(base)
                 else:
                     env.pop("GWANJE_DATABASE_URL", None)
-                cmd = [sys.executable, "-m", "bench", "--child", name, backend] + (["--quick"] if args.quick else [])
+                cmd = [sys.executable, "-m", "bench", "--child", name, backend] + (
+                    ["--quick"] if args.quick else []
+                )
                 t0 = time.perf_counter()
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
                 took = time.perf_counter() - t0
                 out = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-JSON ")]
                 if proc.returncode != 0 or not out:
                     failed += 1
-                    print(f"[{name}/{backend}] FAILED (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)
+                    print(
+                        f"[{name}/{backend}] FAILED (exit {proc.returncode})\n{proc.stderr[-3000:]}",
+                        file=sys.stderr,
+                    )
                     continue
                 print(f"[{name}/{backend}] done in {took:.0f} s", file=sys.stderr)
-                rows += json.loads(out[-1][len("BENCH-JSON "):])
+                rows += json.loads(out[-1][len("BENCH-JSON ") :])
         title = (module.__doc__ or name).strip().splitlines()[0]
         print(format_table(title, rows), flush=True)
     return 1 if failed else 0

@@ -163,7 +163,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gwanje API",
-    "DESCRIPTION": "Camera registry, map layers and (later) video, incidents and registers of the control center.",
+    "DESCRIPTION": "Camera registry and map layers of the integrated CCTV control center.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",

@@ -50,8 +50,11 @@ def make_user(seongdong):
     def make(role: str, *, org: str | None = None, username: str | None = None):
         organisation = Organisation.objects.get(code=org or ROLE_ORG[role])
         return accounts.create_user(
-            username=username or f"{role}{next(_counter)}", organisation=organisation, roles=[role],
-            name=f"{Role.label(role)} 테스트", password=PASSWORD,
+            username=username or f"{role}{next(_counter)}",
+            organisation=organisation,
+            roles=[role],
+            name=f"{Role.label(role)} 테스트",
+            password=PASSWORD,
         )
 
     return make

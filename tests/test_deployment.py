@@ -38,15 +38,24 @@ def test_counts_per_department():
 
 def test_seven_annex_rows_by_primary_purpose_and_prefix():
     rows = {
-        prefix: (Site.objects.filter(code__startswith=prefix).count(),
-                 Camera.objects.filter(site__code__startswith=prefix).count())
+        prefix: (
+            Site.objects.filter(code__startswith=prefix).count(),
+            Camera.objects.filter(site__code__startswith=prefix).count(),
+        )
         for prefix in "ATGBPDK"
     }
-    assert rows == {"A": (315, 750), "T": (77, 167), "G": (49, 49), "B": (9, 20), "P": (34, 43),
-                    "D": (33, 33), "K": (7, 7)}
-    assert set(Camera.objects.filter(site__code__startswith="D").values_list("primary_purpose", flat=True)) == {
-        Purpose.ILLEGAL_DUMPING
+    assert rows == {
+        "A": (315, 750),
+        "T": (77, 167),
+        "G": (49, 49),
+        "B": (9, 20),
+        "P": (34, 43),
+        "D": (33, 33),
+        "K": (7, 7),
     }
+    assert set(
+        Camera.objects.filter(site__code__startswith="D").values_list("primary_purpose", flat=True)
+    ) == {Purpose.ILLEGAL_DUMPING}
 
 
 def test_flags_notes_and_police_owned():
@@ -63,7 +72,10 @@ def test_flags_notes_and_police_owned():
 def test_secondary_purposes_loaded_but_inactive_without_expansion_record():
     cam = Camera.objects.filter(site__code="A001").first()
     assert set(cam.secondary_purposes.values_list("purpose", flat=True)) == {
-        Purpose.ILLEGAL_PARKING, Purpose.ILLEGAL_DUMPING, Purpose.FACILITY, Purpose.DISASTER
+        Purpose.ILLEGAL_PARKING,
+        Purpose.ILLEGAL_DUMPING,
+        Purpose.FACILITY,
+        Purpose.DISASTER,
     }
     assert not SecondaryPurpose.objects.filter(expansion__isnull=False).exists()
     # the police row lists only its primary purpose
@@ -95,7 +107,9 @@ def test_rerunning_changes_nothing():
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SpatiaLite R*Tree registration")
 def test_every_geometry_column_has_its_spatial_index():
     with connection.cursor() as c:
-        c.execute("SELECT f_table_name, spatial_index_enabled FROM geometry_columns "
-                  "WHERE f_table_name NOT LIKE 'iso_%'")
+        c.execute(
+            "SELECT f_table_name, spatial_index_enabled FROM geometry_columns "
+            "WHERE f_table_name NOT LIKE 'iso_%'"
+        )
         rows = dict(c.fetchall())
     assert rows and all(rows.values()), rows

@@ -12,8 +12,12 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind.choices())
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent organisation"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -24,7 +28,11 @@ class Organisation(models.Model):
         ordering = ["kind", "name"]
 
     def __str__(self) -> str:
-        return f"{self.parent.name} {self.name}" if self.parent_id and self.kind != OrganisationKind.DEPARTMENT else self.name
+        return (
+            f"{self.parent.name} {self.name}"
+            if self.parent_id and self.kind != OrganisationKind.DEPARTMENT
+            else self.name
+        )
 
     @property
     def is_police(self) -> bool:
@@ -36,8 +44,12 @@ class User(AbstractUser):
 
     name = models.CharField(_("full name"), max_length=50, blank=True)
     organisation = models.ForeignKey(
-        Organisation, verbose_name=_("organisation"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="users",
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     employee_number = models.CharField(_("employee number"), max_length=30, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)

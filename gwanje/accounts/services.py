@@ -31,16 +31,26 @@ def upsert_organisation(
 
 @transaction.atomic
 def create_user(
-    *, username: str, organisation: Organisation, roles: list[str], name: str = "",
-    password: str | None = None, is_superuser: bool = False,
+    *,
+    username: str,
+    organisation: Organisation,
+    roles: list[str],
+    name: str = "",
+    password: str | None = None,
+    is_superuser: bool = False,
 ) -> User:
     unknown = set(roles) - set(Role.values())
     if unknown:
         raise ValidationError(_("Unknown role(s): %(roles)s") % {"roles": ", ".join(sorted(unknown))})
     if User.objects.filter(username=username).exists():
         raise ValidationError(_("An account named %(username)s already exists.") % {"username": username})
-    user = User(username=username, name=name, organisation=organisation, is_superuser=is_superuser,
-                is_staff=is_superuser or Role.SYSTEM_ADMIN in roles or Role.IT_ADMIN in roles)
+    user = User(
+        username=username,
+        name=name,
+        organisation=organisation,
+        is_superuser=is_superuser,
+        is_staff=is_superuser or Role.SYSTEM_ADMIN in roles or Role.IT_ADMIN in roles,
+    )
     if password:
         user.set_password(password)
     else:

@@ -152,7 +152,9 @@ def matrix_markdown() -> str:
             for r in roles:
                 mark = ""
                 if action in MATRIX[r]:
-                    mark = "scoped" if r == Role.DEPARTMENT_MANAGER and action.startswith("registry.") else "yes"
+                    mark = (
+                        "scoped" if r == Role.DEPARTMENT_MANAGER and action.startswith("registry.") else "yes"
+                    )
                 cells.append(mark)
             lines.append(f"| `{action}` — {description} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,9 @@ from django.utils.translation import gettext as _
 
 def _error(request, status: int, message: str):
     if request.path.startswith("/api/"):
-        return JsonResponse({"errors": [{"field": None, "code": str(status), "message": message}]}, status=status)
+        return JsonResponse(
+            {"errors": [{"field": None, "code": str(status), "message": message}]}, status=status
+        )
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 

@@ -26,8 +26,9 @@ class AdminDong(models.Model):
     code = models.CharField(_("code"), max_length=10, unique=True, help_text=_("adm_cd2, 10 digits"))
     name = models.CharField(_("name"), max_length=50)
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
-    district = models.ForeignKey(District, verbose_name=_("district"), on_delete=models.CASCADE,
-                                 related_name="dongs")
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), on_delete=models.CASCADE, related_name="dongs"
+    )
     geom = models.MultiPolygonField(_("boundary"), srid=4326)
 
     class Meta:

@@ -49,8 +49,9 @@ def _column(qs: QuerySet, field: str) -> str:
     return f"{qn(model._meta.db_table)}.{qn(column)}"
 
 
-def nearest(qs: QuerySet, lon: float, lat: float, *, n: int = 10, radius_m: float | None = None,
-            field: str = "point") -> list[Hit]:
+def nearest(
+    qs: QuerySet, lon: float, lat: float, *, n: int = 10, radius_m: float | None = None, field: str = "point"
+) -> list[Hit]:
     """The n rows of `qs` nearest to (lon, lat), nearest first, optionally within radius_m."""
     if n <= 0:
         return []
@@ -60,18 +61,25 @@ def nearest(qs: QuerySet, lon: float, lat: float, *, n: int = 10, radius_m: floa
 
 
 def _nearest_postgis(qs, lon, lat, n, radius_m, field) -> list[Hit]:
+    # RawSQL below interpolates only the quoted column name from model metadata; every value is
+    # a query parameter.
     col = _column(qs, field)
     ref = f"SRID=4326;POINT({float(lon)!r} {float(lat)!r})"
     geog = f"{col}::geography"
     base = qs
     if radius_m is not None:
         base = base.alias(
-            _within=RawSQL(f"ST_DWithin({geog}, %s::geography, %s)", (ref, float(radius_m)),
-                           output_field=BooleanField())
+            _within=RawSQL(  # noqa: S611
+                f"ST_DWithin({geog}, %s::geography, %s)", (ref, float(radius_m)), output_field=BooleanField()
+            )
         ).filter(_within=True)
     base = base.annotate(
-        _knn=RawSQL(f"{geog} <-> %s::geography", (ref,), output_field=FloatField()),
-        _exact=RawSQL(f"ST_Distance({geog}, %s::geography, true)", (ref,), output_field=FloatField()),
+        _knn=RawSQL(  # noqa: S611
+            f"{geog} <-> %s::geography", (ref,), output_field=FloatField()
+        ),
+        _exact=RawSQL(  # noqa: S611
+            f"ST_Distance({geog}, %s::geography, true)", (ref,), output_field=FloatField()
+        ),
     ).order_by("_knn")
     k = n + 16
     while True:

@@ -10,11 +10,15 @@ from gwanje.geo.models import AdminDong, ChildProtectionZone, District, PoliceOf
 
 @transaction.atomic
 def upsert_district(*, code: str, name: str, geom: MultiPolygon, name_en: str = "") -> District:
-    return District.objects.update_or_create(code=code, defaults={"name": name, "name_en": name_en, "geom": geom})[0]
+    return District.objects.update_or_create(
+        code=code, defaults={"name": name, "name_en": name_en, "geom": geom}
+    )[0]
 
 
 @transaction.atomic
-def upsert_dong(*, code: str, name: str, district: District, geom: MultiPolygon, full_name: str = "") -> AdminDong:
+def upsert_dong(
+    *, code: str, name: str, district: District, geom: MultiPolygon, full_name: str = ""
+) -> AdminDong:
     return AdminDong.objects.update_or_create(
         code=code, defaults={"name": name, "full_name": full_name, "district": district, "geom": geom}
     )[0]
@@ -26,9 +30,15 @@ def upsert_police_office(*, name: str, address: str, point: Point) -> PoliceOffi
 
 
 @transaction.atomic
-def upsert_child_protection_zone(*, external_id: str, facility_name: str, facility_kind: str, address: str,
-                                 point: Point) -> ChildProtectionZone:
+def upsert_child_protection_zone(
+    *, external_id: str, facility_name: str, facility_kind: str, address: str, point: Point
+) -> ChildProtectionZone:
     return ChildProtectionZone.objects.update_or_create(
         external_id=external_id,
-        defaults={"facility_name": facility_name, "facility_kind": facility_kind, "address": address, "point": point},
+        defaults={
+            "facility_name": facility_name,
+            "facility_kind": facility_kind,
+            "address": address,
+            "point": point,
+        },
     )[0]

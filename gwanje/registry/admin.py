@@ -14,26 +14,44 @@ class CameraAdminForm(forms.ModelForm):
     """Stream URLs carry credentials: never put them back into the page; blank keeps the stored one."""
 
     new_main_stream_url = forms.CharField(
-        label=_("main stream URL"), required=False, validators=[URLValidator(schemes=_STREAM_SCHEMES)],
+        label=_("main stream URL"),
+        required=False,
+        validators=[URLValidator(schemes=_STREAM_SCHEMES)],
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": 70}),
     )
     clear_main_stream_url = forms.BooleanField(label=_("remove the main stream URL"), required=False)
     new_sub_stream_url = forms.CharField(
-        label=_("sub stream URL"), required=False, validators=[URLValidator(schemes=_STREAM_SCHEMES)],
+        label=_("sub stream URL"),
+        required=False,
+        validators=[URLValidator(schemes=_STREAM_SCHEMES)],
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": 70}),
     )
     clear_sub_stream_url = forms.BooleanField(label=_("remove the sub stream URL"), required=False)
 
     class Meta:
         model = Camera
-        exclude = ["main_stream_url", "sub_stream_url", "status_changed_at"]
+        # Explicit, so a new field never appears in the form by accident; stream URLs are write-only.
+        fields = [
+            "site",
+            "number",
+            "kind",
+            "point",
+            "view_direction",
+            "megapixels",
+            "primary_purpose",
+            "retention_days",
+            "status",
+            "notes",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("main_stream_url", "sub_stream_url"):
             current = getattr(self.instance, f"{name}_redacted", "") if self.instance.pk else ""
             self.fields[f"new_{name}"].help_text = (
-                _("Stored: %(url)s — leave blank to keep it.") % {"url": current} if current else _("Not set.")
+                _("Stored: %(url)s — leave blank to keep it.") % {"url": current}
+                if current
+                else _("Not set.")
             )
 
 
@@ -51,10 +69,28 @@ class SecondaryPurposeInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(ChokePointAdmin):
-    list_display = ["code", "name", "department", "dong", "owner", "is_mobile", "has_onsite_storage",
-                    "has_emergency_bell", "is_synthetic"]
-    list_filter = ["department", "owner", "dong", "is_mobile", "has_onsite_storage", "has_emergency_bell",
-                   "is_smart_shelter", "is_synthetic", "source"]
+    list_display = [
+        "code",
+        "name",
+        "department",
+        "dong",
+        "owner",
+        "is_mobile",
+        "has_onsite_storage",
+        "has_emergency_bell",
+        "is_synthetic",
+    ]
+    list_filter = [
+        "department",
+        "owner",
+        "dong",
+        "is_mobile",
+        "has_onsite_storage",
+        "has_emergency_bell",
+        "is_smart_shelter",
+        "is_synthetic",
+        "source",
+    ]
     search_fields = ["code", "name", "road_address", "jibun_address"]
     readonly_fields = ["dong", "created_at", "updated_at"]
     list_select_related = ["department", "dong"]
@@ -86,8 +122,12 @@ class CameraAdmin(ChokePointAdmin):
 
     def save_model(self, request, obj, form, change):
         for name in ("main_stream_url", "sub_stream_url"):
-            services.apply_stream_url(obj, name, form.cleaned_data.get(f"new_{name}"),
-                                      clear=form.cleaned_data.get(f"clear_{name}", False))
+            services.apply_stream_url(
+                obj,
+                name,
+                form.cleaned_data.get(f"new_{name}"),
+                clear=form.cleaned_data.get(f"clear_{name}", False),
+            )
         services.save_camera(obj, by=request.user)
 
     def delete_model(self, request, obj):

@@ -74,13 +74,33 @@ class UpsertResult:
 
 
 _SITE_FIELDS = [
-    "name", "road_address", "jibun_address", "point", "dong", "department", "owner", "is_mobile",
-    "has_onsite_storage", "has_emergency_bell", "is_smart_shelter", "installed_on",
-    "installed_on_precision", "notes", "is_synthetic", "source",
+    "name",
+    "road_address",
+    "jibun_address",
+    "point",
+    "dong",
+    "department",
+    "owner",
+    "is_mobile",
+    "has_onsite_storage",
+    "has_emergency_bell",
+    "is_smart_shelter",
+    "installed_on",
+    "installed_on_precision",
+    "notes",
+    "is_synthetic",
+    "source",
 ]
 _CAMERA_FIELDS = [
-    "kind", "point", "view_direction", "megapixels", "primary_purpose", "retention_days", "status",
-    "status_changed_at", "notes",
+    "kind",
+    "point",
+    "view_direction",
+    "megapixels",
+    "primary_purpose",
+    "retention_days",
+    "status",
+    "status_changed_at",
+    "notes",
 ]
 
 
@@ -116,7 +136,9 @@ def _check_spec(spec: SiteSpec) -> None:
 
 @transaction.atomic
 def upsert_sites(
-    specs: Iterable[SiteSpec], *, locator: DongLocator | None = None,
+    specs: Iterable[SiteSpec],
+    *,
+    locator: DongLocator | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> UpsertResult:
     """Create or update sites and their cameras in one transaction (all or nothing)."""
@@ -182,9 +204,13 @@ def _upsert_cameras(chunk: list[SiteSpec], sites: dict[str, Site], result: Upser
             key = (site.pk, cs.number)
             seen.add(cs.number)
             values = {
-                "kind": cs.kind, "point": cs.point or spec.point, "view_direction": cs.view_direction,
-                "megapixels": cs.megapixels, "primary_purpose": cs.primary_purpose,
-                "retention_days": cs.retention_days, "notes": cs.notes,
+                "kind": cs.kind,
+                "point": cs.point or spec.point,
+                "view_direction": cs.view_direction,
+                "megapixels": cs.megapixels,
+                "primary_purpose": cs.primary_purpose,
+                "retention_days": cs.retention_days,
+                "notes": cs.notes,
             }
             cam = existing.get(key)
             if cam is None:
@@ -222,7 +248,9 @@ def _upsert_cameras(chunk: list[SiteSpec], sites: dict[str, Site], result: Upser
 def _sync_secondary(wanted: dict[tuple[int, int], list[str]], ids: dict[tuple[int, int], int]) -> None:
     camera_ids = [ids[k] for k in wanted]
     have: dict[int, set[str]] = {}
-    for cid, purpose in SecondaryPurpose.objects.filter(camera_id__in=camera_ids).values_list("camera_id", "purpose"):
+    for cid, purpose in SecondaryPurpose.objects.filter(camera_id__in=camera_ids).values_list(
+        "camera_id", "purpose"
+    ):
         have.setdefault(cid, set()).add(purpose)
     new_rows = []
     for key, purposes in wanted.items():

@@ -28,11 +28,15 @@ class BBoxField(forms.CharField):
         try:
             minx, miny, maxx, maxy = (float(v) for v in value.split(","))
         except ValueError:
-            raise ValidationError(_("bbox must be four numbers: minlon,minlat,maxlon,maxlat."), code="invalid") from None
+            raise ValidationError(
+                _("bbox must be four numbers: minlon,minlat,maxlon,maxlat."), code="invalid"
+            ) from None
         if minx >= maxx or miny >= maxy:
             raise ValidationError(_("bbox minimums must be smaller than its maximums."), code="invalid")
         if not (in_korea(minx, miny) and in_korea(maxx, maxy)):
-            raise ValidationError(_("bbox must lie in Korea (latitude 33–39, longitude 124–132)."), code="invalid")
+            raise ValidationError(
+                _("bbox must lie in Korea (latitude 33–39, longitude 124–132)."), code="invalid"
+            )
         return Polygon.from_bbox((minx, miny, maxx, maxy))
 
 
@@ -81,27 +85,45 @@ class CameraFilterSet(filters.FilterSet):
         if not value:
             return qs
         return qs.filter(
-            Q(site__code__icontains=value) | Q(site__name__icontains=value) | Q(site__road_address__icontains=value)
-            | Q(site__jibun_address__icontains=value) | Q(view_direction__icontains=value) | Q(notes__icontains=value)
+            Q(site__code__icontains=value)
+            | Q(site__name__icontains=value)
+            | Q(site__road_address__icontains=value)
+            | Q(site__jibun_address__icontains=value)
+            | Q(view_direction__icontains=value)
+            | Q(notes__icontains=value)
         )
 
 
 class SiteFilterSet(filters.FilterSet):
     department = filters.ModelMultipleChoiceFilter(queryset=_departments, label=_("Department"))
     owner = filters.ChoiceFilter(choices=Owner.choices(), label=_("Owner"))
-    dong = filters.ModelMultipleChoiceFilter(queryset=AdminDong.objects.order_by("name"),
-                                             label=_("Administrative dong"))
+    dong = filters.ModelMultipleChoiceFilter(
+        queryset=AdminDong.objects.order_by("name"), label=_("Administrative dong")
+    )
     bbox = BBoxFilter(field_name="point", label=_("Bounding box"))
     q = filters.CharFilter(method="filter_q", label=_("Search"))
 
     class Meta:
         model = Site
-        fields = ["department", "owner", "dong", "is_mobile", "has_onsite_storage", "has_emergency_bell",
-                  "is_smart_shelter", "bbox", "q"]
+        fields = [
+            "department",
+            "owner",
+            "dong",
+            "is_mobile",
+            "has_onsite_storage",
+            "has_emergency_bell",
+            "is_smart_shelter",
+            "bbox",
+            "q",
+        ]
 
     def filter_q(self, qs, name, value):
         value = value.strip()
         if not value:
             return qs
-        return qs.filter(Q(code__icontains=value) | Q(name__icontains=value) | Q(road_address__icontains=value)
-                         | Q(jibun_address__icontains=value))
+        return qs.filter(
+            Q(code__icontains=value)
+            | Q(name__icontains=value)
+            | Q(road_address__icontains=value)
+            | Q(jibun_address__icontains=value)
+        )

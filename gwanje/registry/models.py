@@ -26,12 +26,18 @@ class Site(models.Model):
     jibun_address = models.CharField(_("lot-number address"), max_length=200, blank=True)
     point = models.PointField(_("location"), srid=4326)
     dong = models.ForeignKey(
-        "geo.AdminDong", verbose_name=_("administrative dong"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="sites",
+        "geo.AdminDong",
+        verbose_name=_("administrative dong"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sites",
         help_text=_("Computed from the location."),
     )
     department = models.ForeignKey(
-        "accounts.Organisation", verbose_name=_("managing department"), on_delete=models.PROTECT,
+        "accounts.Organisation",
+        verbose_name=_("managing department"),
+        on_delete=models.PROTECT,
         related_name="sites",
     )
     owner = models.CharField(_("owner"), max_length=10, choices=Owner.choices(), default=Owner.DISTRICT)
@@ -41,11 +47,15 @@ class Site(models.Model):
     is_smart_shelter = models.BooleanField(_("smart shelter"), default=False)
     installed_on = models.DateField(_("installed on"), null=True, blank=True)
     installed_on_precision = models.CharField(
-        _("installation date precision"), max_length=5, choices=DatePrecision.choices(), default=DatePrecision.DAY
+        _("installation date precision"),
+        max_length=5,
+        choices=DatePrecision.choices(),
+        default=DatePrecision.DAY,
     )
     notes = models.TextField(_("notes"), blank=True)
     is_synthetic = models.BooleanField(
-        _("synthetic"), default=False,
+        _("synthetic"),
+        default=False,
         help_text=_("Placed by the default deployment for demonstration; not a surveyed location."),
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices(), default=Source.MANUAL)
@@ -74,7 +84,11 @@ class Camera(models.Model):
     point = models.PointField(_("location"), srid=4326, help_text=_("Where the camera is mounted."))
     view_direction = models.CharField(_("view direction (촬영방면)"), max_length=100, blank=True)
     megapixels = models.DecimalField(
-        _("resolution (megapixels)"), max_digits=4, decimal_places=1, null=True, blank=True,
+        _("resolution (megapixels)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0.1), MaxValueValidator(99)],
     )
     main_stream_url = EncryptedTextField(_("main stream URL"), blank=True)
@@ -130,8 +144,12 @@ class PurposeExpansion(models.Model):
     approver = models.CharField(_("approver"), max_length=100)
     notes = models.TextField(_("notes"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
@@ -147,12 +165,17 @@ class PurposeExpansion(models.Model):
 class SecondaryPurpose(models.Model):
     """A secondary purpose of a camera; inactive until a purpose-expansion record covers it."""
 
-    camera = models.ForeignKey(Camera, verbose_name=_("camera"), on_delete=models.CASCADE,
-                               related_name="secondary_purposes")
+    camera = models.ForeignKey(
+        Camera, verbose_name=_("camera"), on_delete=models.CASCADE, related_name="secondary_purposes"
+    )
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices())
     expansion = models.ForeignKey(
-        PurposeExpansion, verbose_name=_("purpose-expansion record"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="camera_purposes",
+        PurposeExpansion,
+        verbose_name=_("purpose-expansion record"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="camera_purposes",
     )
 
     class Meta:

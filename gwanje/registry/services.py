@@ -68,7 +68,9 @@ def set_secondary_purposes(camera: Camera, purposes: Iterable[str]) -> None:
     wanted = {p for p in purposes if p != camera.primary_purpose}
     unknown = wanted - set(Purpose.values())
     if unknown:
-        raise ValidationError({"secondary_purposes": _("Unknown purpose: %(p)s") % {"p": ", ".join(sorted(unknown))}})
+        raise ValidationError(
+            {"secondary_purposes": _("Unknown purpose: %(p)s") % {"p": ", ".join(sorted(unknown))}}
+        )
     camera.secondary_purposes.exclude(purpose__in=wanted).delete()
     have = set(camera.secondary_purposes.values_list("purpose", flat=True))
     SecondaryPurpose.objects.bulk_create(
@@ -89,13 +91,28 @@ def set_camera_status(camera: Camera, status: str, *, by=None) -> Camera:
 
 @transaction.atomic
 def record_purpose_expansion(
-    *, purpose: str, procedure: str, started_on: dt.date, decided_on: dt.date, document_number: str,
-    approver: str, cameras: Iterable[Camera], ended_on: dt.date | None = None, notes: str = "", by=None,
+    *,
+    purpose: str,
+    procedure: str,
+    started_on: dt.date,
+    decided_on: dt.date,
+    document_number: str,
+    approver: str,
+    cameras: Iterable[Camera],
+    ended_on: dt.date | None = None,
+    notes: str = "",
+    by=None,
 ) -> PurposeExpansion:
     """Record a lawful purpose-expansion procedure; it activates `purpose` on `cameras`."""
     record = PurposeExpansion(
-        purpose=purpose, procedure=procedure, started_on=started_on, ended_on=ended_on,
-        decided_on=decided_on, document_number=document_number, approver=approver, notes=notes,
+        purpose=purpose,
+        procedure=procedure,
+        started_on=started_on,
+        ended_on=ended_on,
+        decided_on=decided_on,
+        document_number=document_number,
+        approver=approver,
+        notes=notes,
         created_by=by,
     )
     _validate(record, exclude=["created_by"])
@@ -111,12 +128,19 @@ def record_purpose_expansion(
         raise ValidationError({"purpose": _("This is already the primary purpose of every chosen camera.")})
     record.save()
     existing = set(
-        SecondaryPurpose.objects.filter(camera_id__in=camera_ids, purpose=purpose).values_list("camera_id", flat=True)
+        SecondaryPurpose.objects.filter(camera_id__in=camera_ids, purpose=purpose).values_list(
+            "camera_id", flat=True
+        )
     )
     SecondaryPurpose.objects.filter(camera_id__in=camera_ids, purpose=purpose).update(expansion=record)
-    new_ids = set(
-        Camera.objects.filter(pk__in=camera_ids).exclude(primary_purpose=purpose).values_list("pk", flat=True)
-    ) - existing
+    new_ids = (
+        set(
+            Camera.objects.filter(pk__in=camera_ids)
+            .exclude(primary_purpose=purpose)
+            .values_list("pk", flat=True)
+        )
+        - existing
+    )
     SecondaryPurpose.objects.bulk_create(
         [SecondaryPurpose(camera_id=cid, purpose=purpose, expansion=record) for cid in sorted(new_ids)]
     )

@@ -6,8 +6,13 @@ import sys
 def _check(env_extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GWANJE_")}
     env.update({"GWANJE_DATA_DIR": os.environ.get("GWANJE_DATA_DIR", "/tmp"), **env_extra})
-    return subprocess.run([sys.executable, "-m", "gwanje.cli", "check", "--deploy", "--fail-level", "ERROR"],
-                          capture_output=True, text=True, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gwanje.cli", "check", "--deploy", "--fail-level", "ERROR"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
 
 
 def test_development_defaults_are_rejected():
@@ -18,12 +23,14 @@ def test_development_defaults_are_rejected():
 
 
 def test_production_settings_pass():
-    proc = _check({
-        "GWANJE_SECRET_KEY": "x" * 64,
-        "GWANJE_FIELD_ENCRYPTION_KEYS": "ZmRlZmF1bHRrZXlmb3J0ZXN0c29ubHkxMjM0NTY3ODk=",
-        "GWANJE_DATABASE_URL": "postgis://u:p@127.0.0.1:5432/gwanje",
-        "GWANJE_HTTPS": "true",
-        "GWANJE_ALLOWED_HOSTS": "cctv.example.go.kr",
-    })
+    proc = _check(
+        {
+            "GWANJE_SECRET_KEY": "x" * 64,
+            "GWANJE_FIELD_ENCRYPTION_KEYS": "ZmRlZmF1bHRrZXlmb3J0ZXN0c29ubHkxMjM0NTY3ODk=",
+            "GWANJE_DATABASE_URL": "postgis://u:p@127.0.0.1:5432/gwanje",
+            "GWANJE_HTTPS": "true",
+            "GWANJE_ALLOWED_HOSTS": "cctv.example.go.kr",
+        }
+    )
     assert proc.returncode == 0, proc.stderr
     assert "gwanje.E0" not in proc.stderr

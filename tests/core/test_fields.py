@@ -24,7 +24,10 @@ def test_stream_url_is_encrypted_at_rest_and_readable_in_python():
     ("url", "shown"),
     [
         (URL, "rtsp://admin:***@10.1.2.3:554/Streaming/Channels/101"),
-        ("rtsp://10.0.0.1/live?user=a&password=x1&channel=1", "rtsp://10.0.0.1/live?user=a&password=***&channel=1"),
+        (
+            "rtsp://10.0.0.1/live?user=a&password=x1&channel=1",
+            "rtsp://10.0.0.1/live?user=a&password=***&channel=1",
+        ),
         ("rtsp://viewer@10.0.0.1/live", "rtsp://viewer@10.0.0.1/live"),
         ("", ""),
     ],

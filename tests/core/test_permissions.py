@@ -17,8 +17,9 @@ def test_deny_by_default_for_anonymous_and_roleless(make_user, seongdong):
     from gwanje.accounts import services
     from gwanje.accounts.models import Organisation
 
-    nobody = services.create_user(username="norole", organisation=Organisation.objects.get(code="seongdong-it"),
-                                  roles=[])
+    nobody = services.create_user(
+        username="norole", organisation=Organisation.objects.get(code="seongdong-it"), roles=[]
+    )
     assert not permissions.allowed(nobody, "registry.view")
 
 
@@ -56,4 +57,6 @@ def test_every_role_has_a_row_and_police_cannot_change(make_user):
 
 def test_permissions_doc_is_generated_from_the_matrix():
     doc = Path(settings.BASE_DIR, "docs", "permissions.md").read_text(encoding="utf-8")
-    assert doc == permissions.matrix_markdown(), "run `gwanje permissions-matrix` to regenerate docs/permissions.md"
+    assert doc == permissions.matrix_markdown(), (
+        "run `gwanje permissions-matrix` to regenerate docs/permissions.md"
+    )

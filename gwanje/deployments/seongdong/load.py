@@ -50,12 +50,15 @@ def is_loaded() -> bool:
 
 def _organisations() -> dict[str, Organisation]:
     by_name: dict[str, Organisation] = {}
-    office = accounts.upsert_organisation(code=DISTRICT_OFFICE[0], name=DISTRICT_OFFICE[1],
-                                          kind=K.DISTRICT_OFFICE, phone="02-2286-5114")
+    office = accounts.upsert_organisation(
+        code=DISTRICT_OFFICE[0], name=DISTRICT_OFFICE[1], kind=K.DISTRICT_OFFICE, phone="02-2286-5114"
+    )
     by_name[office.name] = office
     for code, name in DEPARTMENTS:
         by_name[name] = accounts.upsert_organisation(code=code, name=name, kind=K.DEPARTMENT, parent=office)
-    police = accounts.upsert_organisation(code=POLICE_STATION[0], name=POLICE_STATION[1], kind=K.POLICE_STATION)
+    police = accounts.upsert_organisation(
+        code=POLICE_STATION[0], name=POLICE_STATION[1], kind=K.POLICE_STATION
+    )
     by_name[police.name] = police
     for code, name in POLICE_UNITS:
         by_name[name] = accounts.upsert_organisation(code=code, name=name, kind=K.POLICE_UNIT, parent=police)
@@ -73,30 +76,45 @@ def _multipolygon(geometry: dict) -> MultiPolygon:
 
 def _layers() -> District:
     gu = json.loads((DATA / "seongdong-gu.geojson").read_text(encoding="utf-8"))["features"][0]
-    district = geo.upsert_district(code=gu["properties"]["SIG_CD"], name=gu["properties"]["SIG_KOR_NM"],
-                                   name_en=gu["properties"]["SIG_ENG_NM"], geom=_multipolygon(gu["geometry"]))
+    district = geo.upsert_district(
+        code=gu["properties"]["SIG_CD"],
+        name=gu["properties"]["SIG_KOR_NM"],
+        name_en=gu["properties"]["SIG_ENG_NM"],
+        geom=_multipolygon(gu["geometry"]),
+    )
     dongs = json.loads((DATA / "seongdong-dong.geojson").read_text(encoding="utf-8"))["features"]
     for f in dongs:
         p = f["properties"]
-        geo.upsert_dong(code=p["adm_cd2"], name=p["adm_nm"].split()[-1], full_name=p["adm_nm"],
-                        district=district, geom=_multipolygon(f["geometry"]))
+        geo.upsert_dong(
+            code=p["adm_cd2"],
+            name=p["adm_nm"].split()[-1],
+            full_name=p["adm_nm"],
+            district=district,
+            geom=_multipolygon(f["geometry"]),
+        )
     with open(DATA / "seongdong-police-offices.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             address = row["address"].strip()
             match = re.search(r"\s(\S+(?:지구대|파출소|치안센터))$", address)
             name = match.group(1) if match else f"경찰관서 ({address.replace('서울특별시 성동구 ', '')})"
-            geo.upsert_police_office(name=name, address=address,
-                                     point=Point(float(row["lon"]), float(row["lat"]), srid=4326))
+            geo.upsert_police_office(
+                name=name, address=address, point=Point(float(row["lon"]), float(row["lat"]), srid=4326)
+            )
     with open(DATA / "seongdong-child-protection-zones.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             geo.upsert_child_protection_zone(
-                external_id=row["id"], facility_name=row["facility_name"], facility_kind=row["facility_kind"],
-                address=row["address"], point=Point(float(row["lon"]), float(row["lat"]), srid=4326),
+                external_id=row["id"],
+                facility_name=row["facility_name"],
+                facility_kind=row["facility_kind"],
+                address=row["address"],
+                point=Point(float(row["lon"]), float(row["lat"]), srid=4326),
             )
     return district
 
 
-def _random_point(rng: random.Random, dongs: list[AdminDong], weights: list[float]) -> tuple[AdminDong, Point]:
+def _random_point(
+    rng: random.Random, dongs: list[AdminDong], weights: list[float]
+) -> tuple[AdminDong, Point]:
     dong = rng.choices(dongs, weights=weights)[0]
     prepared = dong.geom.prepared
     minx, miny, maxx, maxy = dong.geom.extent
@@ -133,19 +151,23 @@ def inventory_specs(orgs: dict[str, Organisation]) -> list[SiteSpec]:
                 )
                 for n in range(1, n_cameras + 1)
             ]
-            specs.append(SiteSpec(
-                code=code,
-                name=f"{dong.name} {row['label']} {i:03d}",
-                point=point,
-                department=dept,
-                owner=row.get("owner", Owner.DISTRICT),
-                is_mobile=bool(row.get("mobile")),
-                has_onsite_storage=bool(row.get("onsite_storage")),
-                notes=f"협약서 별표1 {row['row']}행 ({row['label']}) 기준 가상 배치 — 실제 설치 위치 아님",
-                is_synthetic=True,
-                source=Source.DEPLOYMENT,
-                cameras=cameras,
-            ))
+            specs.append(
+                SiteSpec(
+                    code=code,
+                    name=f"{dong.name} {row['label']} {i:03d}",
+                    point=point,
+                    department=dept,
+                    owner=row.get("owner", Owner.DISTRICT),
+                    is_mobile=bool(row.get("mobile")),
+                    has_onsite_storage=bool(row.get("onsite_storage")),
+                    notes=(
+                        f"협약서 별표1 {row['row']}행 ({row['label']}) 기준 가상 배치 — 실제 설치 위치 아님"
+                    ),
+                    is_synthetic=True,
+                    source=Source.DEPLOYMENT,
+                    cameras=cameras,
+                )
+            )
     return specs
 
 

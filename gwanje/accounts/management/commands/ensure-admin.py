@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
-        parser.add_argument("--organisation", default="seongdong-it",
-                            help="organisation code (default: the district's IT department)")
+        parser.add_argument(
+            "--organisation",
+            default="seongdong-it",
+            help="organisation code (default: the district's IT department)",
+        )
 
     def handle(self, *args, username, organisation, **options):
         if User.objects.filter(username=username).exists():
@@ -22,9 +25,17 @@ class Command(BaseCommand):
         if org is None:
             org = services.upsert_organisation(code=organisation, name=organisation, kind="other")
         password = services.random_password()
-        services.create_user(username=username, organisation=org, roles=[Role.SYSTEM_ADMIN], name="시스템 관리자",
-                             password=password, is_superuser=True)
+        services.create_user(
+            username=username,
+            organisation=org,
+            roles=[Role.SYSTEM_ADMIN],
+            name="시스템 관리자",
+            password=password,
+            is_superuser=True,
+        )
         bar = "=" * 64
-        self.stdout.write(f"{bar}\n관리자 계정이 생성되었습니다 / administrator account created\n"
-                          f"  username: {username}\n  password: {password}\n"
-                          f"이 비밀번호는 다시 표시되지 않습니다 / shown only this once\n{bar}")
+        self.stdout.write(
+            f"{bar}\n관리자 계정이 생성되었습니다 / administrator account created\n"
+            f"  username: {username}\n  password: {password}\n"
+            f"이 비밀번호는 다시 표시되지 않습니다 / shown only this once\n{bar}"
+        )

@@ -10,7 +10,9 @@ class Command(BaseCommand):
     help = "Write docs/permissions.md from the roles x actions matrix in gwanje/core/permissions.py."
 
     def add_arguments(self, parser):
-        parser.add_argument("-o", "--output", default=str(Path(settings.BASE_DIR) / "docs" / "permissions.md"))
+        parser.add_argument(
+            "-o", "--output", default=str(Path(settings.BASE_DIR) / "docs" / "permissions.md")
+        )
 
     def handle(self, *args, output, **options):
         Path(output).write_text(matrix_markdown(), encoding="utf-8")

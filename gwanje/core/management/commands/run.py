@@ -14,5 +14,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, workers, **options):
         self.stdout.write(f"Gwanje: http://{host}:{port}/  (Ctrl-C to stop)")
-        uvicorn.run("gwanje.asgi:application", host=host, port=port, workers=workers,
-                    log_level="info", proxy_headers=True, lifespan="off")
+        uvicorn.run(
+            "gwanje.asgi:application",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=True,
+            lifespan="off",
+        )

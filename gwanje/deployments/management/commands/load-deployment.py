@@ -8,8 +8,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name", choices=sorted(deployments.DEPLOYMENTS), help="deployment name")
-        parser.add_argument("--if-missing", action="store_true",
-                            help="do nothing when the deployment is already loaded (used by `make run`)")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing when the deployment is already loaded (used by `make run`)",
+        )
 
     def handle(self, *args, name, if_missing, **options):
         if if_missing and deployments.is_loaded(name):
