@@ -89,6 +89,23 @@ def set_camera_status(camera: Camera, status: str, *, by=None) -> Camera:
     return camera
 
 
+def check_purpose_expansion(
+    *, purpose: str, started_on: dt.date, decided_on: dt.date, ended_on: dt.date | None, camera_ids: list[int]
+) -> None:
+    """The rules a purpose-expansion record must meet (forms call this too, to show them as errors)."""
+    if purpose not in Purpose.values():
+        raise ValidationError({"purpose": _("Unknown purpose: %(p)s") % {"p": purpose}})
+    if ended_on and ended_on < started_on:
+        raise ValidationError({"ended_on": _("The procedure cannot end before it starts.")})
+    if decided_on < started_on:
+        raise ValidationError({"decided_on": _("The decision cannot precede the procedure.")})
+    if not camera_ids:
+        raise ValidationError({"cameras": _("Choose at least one camera.")})
+    primary = Camera.objects.filter(pk__in=camera_ids, primary_purpose=purpose).count()
+    if primary == len(set(camera_ids)):
+        raise ValidationError({"purpose": _("This is already the primary purpose of every chosen camera.")})
+
+
 @transaction.atomic
 def record_purpose_expansion(
     *,
@@ -104,6 +121,14 @@ def record_purpose_expansion(
     by=None,
 ) -> PurposeExpansion:
     """Record a lawful purpose-expansion procedure; it activates `purpose` on `cameras`."""
+    camera_ids = [c.pk for c in cameras]
+    check_purpose_expansion(
+        purpose=purpose,
+        started_on=started_on,
+        decided_on=decided_on,
+        ended_on=ended_on,
+        camera_ids=camera_ids,
+    )
     record = PurposeExpansion(
         purpose=purpose,
         procedure=procedure,
@@ -116,16 +141,6 @@ def record_purpose_expansion(
         created_by=by,
     )
     _validate(record, exclude=["created_by"])
-    if ended_on and ended_on < started_on:
-        raise ValidationError({"ended_on": _("The procedure cannot end before it starts.")})
-    if decided_on < started_on:
-        raise ValidationError({"decided_on": _("The decision cannot precede the procedure.")})
-    camera_ids = [c.pk for c in cameras]
-    if not camera_ids:
-        raise ValidationError({"cameras": _("Choose at least one camera.")})
-    primary = Camera.objects.filter(pk__in=camera_ids, primary_purpose=purpose).count()
-    if primary == len(camera_ids):
-        raise ValidationError({"purpose": _("This is already the primary purpose of every chosen camera.")})
     record.save()
     existing = set(
         SecondaryPurpose.objects.filter(camera_id__in=camera_ids, purpose=purpose).values_list(
