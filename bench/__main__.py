@@ -3,7 +3,7 @@
     python -m bench [NAME ...] [--quick] [--backend spatialite|postgis]
 
 Each (benchmark, backend) runs in a child process on a fresh database: a temporary SpatiaLite file,
-or a fresh PostGIS database `gwanje_bench` on the server named by GWANJE_BENCH_POSTGIS_URL.
+or a fresh PostGIS database `gwanje_bench_<name>` on the server named by GWANJE_BENCH_POSTGIS_URL.
 """
 
 from __future__ import annotations
@@ -41,15 +41,17 @@ def _child(name: str, backend: str, quick: bool) -> None:
     print("BENCH-JSON " + json.dumps(rows, ensure_ascii=False))
 
 
-def _postgis_url(base: str) -> str:
+def _postgis_url(base: str, name: str) -> str:
+    """A fresh database per benchmark (gwanje_bench_<name>), so two benchmarks never share one."""
     import psycopg
 
     head, _, _db = base.rpartition("/")
+    db = f"gwanje_bench_{name}"
     plain = base.replace("postgis://", "postgresql://", 1)
     with psycopg.connect(plain.rpartition("/")[0] + "/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS gwanje_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE gwanje_bench")
-    return head + "/gwanje_bench"
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
+    return f"{head}/{db}"
 
 
 def main() -> int:
@@ -77,7 +79,7 @@ def main() -> int:
                     if not base:
                         print(f"[{name}] postgis skipped: GWANJE_BENCH_POSTGIS_URL not set", file=sys.stderr)
                         continue
-                    env["GWANJE_DATABASE_URL"] = _postgis_url(base)
+                    env["GWANJE_DATABASE_URL"] = _postgis_url(base, name)
                 else:
                     env.pop("GWANJE_DATABASE_URL", None)
                 cmd = [sys.executable, "-m", "bench", "--child", name, backend] + (

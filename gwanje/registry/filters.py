@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gwanje.accounts.models import Organisation
+from gwanje.core import permissions
 from gwanje.geo.models import AdminDong
 from gwanje.geo.queries import in_korea
 from gwanje.registry.choices import CameraKind, CameraStatus, Owner, Purpose
@@ -48,7 +49,12 @@ class BBoxFilter(filters.Filter):
 
 
 def _departments(request):
-    return Organisation.objects.filter(sites__isnull=False).distinct().order_by("name")
+    """Departments that manage sites; a department-scoped user is offered only his own."""
+    qs = Organisation.objects.filter(sites__isnull=False).distinct().order_by("name")
+    user = getattr(request, "user", None)
+    if user is not None and permissions.is_scoped_to_department(user):
+        qs = qs.filter(pk=user.organisation_id)
+    return qs
 
 
 class CameraFilterSet(filters.FilterSet):

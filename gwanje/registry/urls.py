@@ -1,2 +1,9 @@
+from django.urls import path
+
+from gwanje.registry import views
+
 app_name = "registry"
-urlpatterns: list = []
+urlpatterns = [
+    path("cameras/", views.camera_list, name="camera_list"),
+    path("cameras/<int:pk>/", views.camera_detail, name="camera_detail"),
+]
