@@ -141,7 +141,9 @@ def test_department_manager_gets_only_their_department(parks_manager, client_for
     parks = set(Camera.objects.filter(site__department=dept("공원녹지과")).values_list("id", flat=True))
     assert body["count"] == 43
     assert ids(body) == parks
-    assert get_rows(client, {"department": dept("자치행정과").pk})["count"] == 0
+    # another department is not even a choice for a department-scoped user
+    r = client.get(URL, {"department": dept("자치행정과").pk})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "department"
 
 
 def test_endpoint_reads_rows_without_model_instances(agent, client_for, django_assert_max_num_queries):
