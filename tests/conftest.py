@@ -25,6 +25,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
         deployments.load("seongdong", log=lambda *a: None)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Most tests make users with a password; PBKDF2 would cost ~0.4 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def seongdong(db):
     """The Seongdong deployment (already there unless a transactional test emptied the db)."""

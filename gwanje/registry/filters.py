@@ -19,6 +19,26 @@ from gwanje.registry.models import Camera, Site
 from gwanje.registry.queries import active_purpose_q
 
 
+class IdMultipleChoiceField(filters.fields.ModelMultipleChoiceField):
+    """An id beyond the database's integer range is an invalid choice, not an OverflowError (500)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                too_big = abs(int(str(pk).strip())) > 2**63 - 1
+            except ValueError:
+                continue
+            if too_big:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
+
+class IdMultipleChoiceFilter(filters.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
+
+
 class BBoxField(forms.CharField):
     """`minlon,minlat,maxlon,maxlat` in WGS84, inside Korea."""
 
@@ -58,7 +78,7 @@ def _departments(request):
 
 
 class CameraFilterSet(filters.FilterSet):
-    department = filters.ModelMultipleChoiceFilter(
+    department = IdMultipleChoiceFilter(
         field_name="site__department", queryset=_departments, label=_("Department")
     )
     purpose = filters.MultipleChoiceFilter(
@@ -67,7 +87,7 @@ class CameraFilterSet(filters.FilterSet):
     kind = filters.MultipleChoiceFilter(choices=CameraKind.choices(), label=_("Kind"))
     status = filters.MultipleChoiceFilter(choices=CameraStatus.choices(), label=_("Status"))
     owner = filters.ChoiceFilter(field_name="site__owner", choices=Owner.choices(), label=_("Owner"))
-    dong = filters.ModelMultipleChoiceFilter(
+    dong = IdMultipleChoiceFilter(
         field_name="site__dong", queryset=AdminDong.objects.order_by("name"), label=_("Administrative dong")
     )
     site = filters.CharFilter(field_name="site__code", lookup_expr="iexact", label=_("Site code"))
@@ -101,11 +121,9 @@ class CameraFilterSet(filters.FilterSet):
 
 
 class SiteFilterSet(filters.FilterSet):
-    department = filters.ModelMultipleChoiceFilter(queryset=_departments, label=_("Department"))
+    department = IdMultipleChoiceFilter(queryset=_departments, label=_("Department"))
     owner = filters.ChoiceFilter(choices=Owner.choices(), label=_("Owner"))
-    dong = filters.ModelMultipleChoiceFilter(
-        queryset=AdminDong.objects.order_by("name"), label=_("Administrative dong")
-    )
+    dong = IdMultipleChoiceFilter(queryset=AdminDong.objects.order_by("name"), label=_("Administrative dong"))
     bbox = BBoxFilter(field_name="point", label=_("Bounding box"))
     q = filters.CharFilter(method="filter_q", label=_("Search"))
 

@@ -192,3 +192,12 @@ def test_card_shows_flags_streams_redacted_and_time_in_seoul(agent, client_for):
         assert str(Site._meta.get_field("is_mobile").verbose_name) not in html
     seoul = timezone.localtime(camera.status_changed_at, timezone=dt.timezone(dt.timedelta(hours=9)))
     assert seoul.strftime("%Y-%m-%d %H:%M") in html
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/registry/cameras/", 400), ("/map/cameras.json", 400), ("/", 200)]
+)
+def test_an_id_beyond_the_integer_range_is_not_a_500(agent, client_for, path, status):
+    # the console page itself renders; its camera request then answers 400 with the reason
+    r = client_for(agent).get(path, {"department": "1" + "0" * 30, "dong": "9" * 25})
+    assert r.status_code == status

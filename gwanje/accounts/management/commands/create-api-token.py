@@ -1,0 +1,34 @@
+"""`gwanje create-api-token USERNAME [--rotate]`: print the user's API token (created when missing).
+
+Integrations send it as `Authorization: Token <key>`; the token acts with the user's roles, so give
+integrations an account of their own with only the roles they need.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from gwanje.accounts.models import User
+
+
+class Command(BaseCommand):
+    help = "Print the API token of USERNAME, creating it if missing (--rotate replaces it)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--rotate", action="store_true", help="replace the existing token with a new one")
+
+    def handle(self, *args, username: str, rotate: bool, **options) -> None:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(_("No account named %(username)s.") % {"username": username})
+        if not user.is_active:
+            raise CommandError(_("The account %(username)s is disabled.") % {"username": username})
+        with transaction.atomic():
+            if rotate:
+                Token.objects.filter(user=user).delete()
+            token, _created = Token.objects.get_or_create(user=user)
+        self.stdout.write(token.key)
