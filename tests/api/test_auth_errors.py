@@ -36,7 +36,7 @@ def _api_paths() -> list[str]:
     return sorted(set(out))
 
 
-def test_anonymous_gets_json_403_everywhere(seongdong):
+def test_anonymous_gets_json_401_everywhere(seongdong):
     c = Client()
     paths = _api_paths()
     assert f"{API}/cameras/nearest/" in paths and f"{API}/layers/dongs/" in paths
@@ -47,8 +47,9 @@ def test_anonymous_gets_json_403_everywhere(seongdong):
             continue
         for method in ("get", "post", "delete"):
             r = getattr(c, method)(path)
-            errs = assert_error(r, 403)
+            errs = assert_error(r, 401)
             assert errs[0]["code"] == "not_authenticated", (path, method, errs)
+            assert r["WWW-Authenticate"].startswith("Token"), path
 
 
 def _token(username: str, *args: str) -> str:
@@ -69,7 +70,7 @@ def test_token_command_and_token_auth(it_admin, seongdong):
     assert r.status_code == 200, r.content
     new = _token(it_admin.username, "--rotate")
     assert new != key and Token.objects.filter(user=it_admin).count() == 1
-    assert_error(c.get(CAMERAS), 403)  # the old key no longer works
+    assert_error(c.get(CAMERAS), 401)  # the old key no longer works
     assert Client(headers={"authorization": f"Token {new}"}).get(CAMERAS).status_code == 200
 
 
@@ -83,12 +84,12 @@ def test_token_command_errors(it_admin):
 
 
 def test_bad_or_disabled_tokens_are_refused(agent, seongdong):
-    errs = assert_error(Client(headers={"authorization": "Token not-a-token"}).get(CAMERAS), 403)
+    errs = assert_error(Client(headers={"authorization": "Token not-a-token"}).get(CAMERAS), 401)
     assert errs[0]["code"] == "authentication_failed"
     key = _token(agent.username)
     agent.is_active = False
     agent.save()
-    assert_error(Client(headers={"authorization": f"Token {key}"}).get(CAMERAS), 403)
+    assert_error(Client(headers={"authorization": f"Token {key}"}).get(CAMERAS), 401)
 
 
 def test_token_scoping_follows_roles(parks_manager, seongdong):

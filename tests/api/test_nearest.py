@@ -198,4 +198,4 @@ def test_not_paginated_and_ignores_page_params(api, seongdong):
 def test_anonymous_is_refused_as_json():
     from django.test import Client
 
-    assert_error(Client().get(NEAREST, {"lat": 37.55, "lon": 127.04}), 403)
+    assert_error(Client().get(NEAREST, {"lat": 37.55, "lon": 127.04}), 401)

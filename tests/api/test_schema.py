@@ -30,7 +30,7 @@ def test_schema_generates_without_warnings(tmp_path, seongdong):
 
 
 def test_schema_endpoint_requires_login(api):
-    assert_error(Client().get(f"{API}/schema/"), 403)
+    assert_error(Client().get(f"{API}/schema/"), 401)
     r = api.get(f"{API}/schema/", {"format": "json"})
     assert r.status_code == 200
     schema = r.json()
