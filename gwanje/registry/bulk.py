@@ -164,11 +164,10 @@ def upsert_sites(
             else:
                 changed = False
                 for name, value in values.items():
-                    current = site.dong if name == "dong" else getattr(site, name)
-                    if name in ("dong", "department"):
-                        same = (current.pk if current else None) == (value.pk if value else None)
+                    if name in ("dong", "department"):  # compare ids: no query per site
+                        same = getattr(site, f"{name}_id") == (value.pk if value else None)
                     else:
-                        same = _same(current, value)
+                        same = _same(getattr(site, name), value)
                     if not same:
                         setattr(site, name, value)
                         changed = True
@@ -195,6 +194,9 @@ def _upsert_cameras(chunk: list[SiteSpec], sites: dict[str, Site], result: Upser
     existing: dict[tuple[int, int], Camera] = {
         (c.site_id, c.number): c for c in Camera.objects.filter(site_id__in=site_ids)
     }
+    by_site: dict[int, list[Camera]] = {}
+    for cam in existing.values():
+        by_site.setdefault(cam.site_id, []).append(cam)
     to_create, to_update, retire = [], [], []
     secondary: dict[tuple[int, int], list[str]] = {}
     for spec in chunk:
@@ -230,8 +232,8 @@ def _upsert_cameras(chunk: list[SiteSpec], sites: dict[str, Site], result: Upser
             if cs.secondary is not None:
                 secondary[key] = [p for p in cs.secondary if p != cs.primary_purpose]
         if spec.retire_missing:
-            for (sid, number), cam in existing.items():
-                if sid == site.pk and number not in seen and cam.status != CameraStatus.RETIRED:
+            for cam in by_site.get(site.pk, ()):
+                if cam.number not in seen and cam.status != CameraStatus.RETIRED:
                     cam.status = CameraStatus.RETIRED
                     cam.status_changed_at = cam.updated_at = timezone.now()
                     retire.append(cam)

@@ -1,11 +1,12 @@
-from django.http import Http404
 from django.urls import path
+
+from gwanje.registry import views_import
 
 app_name = "registry_import"
 
-
-def _not_yet(request):  # replaced by the import UI
-    raise Http404
-
-
-urlpatterns = [path("", _not_yet, name="upload")]
+urlpatterns = [
+    path("", views_import.upload, name="upload"),
+    path("preview/<str:token>/", views_import.preview, name="preview"),
+    path("confirm/", views_import.confirm, name="confirm"),
+    path("cancel/", views_import.cancel, name="cancel"),
+]
