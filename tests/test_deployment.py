@@ -39,8 +39,8 @@ def test_counts_per_department():
 def test_seven_annex_rows_by_primary_purpose_and_prefix():
     rows = {
         prefix: (
-            Site.objects.filter(code__startswith=prefix).count(),
-            Camera.objects.filter(site__code__startswith=prefix).count(),
+            Site.objects.filter(code__startswith=f"SD-{prefix}").count(),
+            Camera.objects.filter(site__code__startswith=f"SD-{prefix}").count(),
         )
         for prefix in "ATGBPDK"
     }
@@ -54,7 +54,7 @@ def test_seven_annex_rows_by_primary_purpose_and_prefix():
         "K": (7, 7),
     }
     assert set(
-        Camera.objects.filter(site__code__startswith="D").values_list("primary_purpose", flat=True)
+        Camera.objects.filter(site__code__startswith="SD-D").values_list("primary_purpose", flat=True)
     ) == {Purpose.ILLEGAL_DUMPING}
 
 
@@ -70,7 +70,7 @@ def test_flags_notes_and_police_owned():
 
 
 def test_secondary_purposes_loaded_but_inactive_without_expansion_record():
-    cam = Camera.objects.filter(site__code="A001").first()
+    cam = Camera.objects.filter(site__code="SD-A001").first()
     assert set(cam.secondary_purposes.values_list("purpose", flat=True)) == {
         Purpose.ILLEGAL_PARKING,
         Purpose.ILLEGAL_DUMPING,
@@ -113,3 +113,8 @@ def test_every_geometry_column_has_its_spatial_index():
         )
         rows = dict(c.fetchall())
     assert rows and all(rows.values()), rows
+
+
+def test_synthetic_codes_never_collide_with_real_site_codes():
+    """A real 안심이 import (codes like C318, G025) must never update a synthetic site."""
+    assert not Site.objects.exclude(code__startswith="SD-").exists()

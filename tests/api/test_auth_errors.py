@@ -132,7 +132,7 @@ def test_405_is_json(api, admin_api, seongdong):
 
 
 def test_400_and_415_for_bad_bodies(admin_api, seongdong):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     errs = assert_error(admin_api.post(CAMERAS, "{not json", content_type="application/json"), 400)
     assert errs[0]["code"] == "parse_error"
     assert_error(admin_api.post(CAMERAS, b"\xff\xfe\x00", content_type="application/json"), 400)

@@ -29,7 +29,7 @@ def registry_state(seongdong):
     pks = list(Camera.objects.order_by("id").values_list("pk", flat=True))
     Camera.objects.filter(pk__in=pks[::50]).update(status=CameraStatus.OFFLINE)
     Camera.objects.filter(pk__in=pks[7::90]).update(status=CameraStatus.FAULT)
-    special = Camera.objects.get(site__code="A010", number=1)
+    special = Camera.objects.get(site__code="SD-A010", number=1)
     special.view_direction = "왕십리역 방면"
     services.save_camera(special)
     services.record_purpose_expansion(
@@ -39,7 +39,7 @@ def registry_state(seongdong):
         decided_on=dt.date(2026, 2, 1),
         document_number="성동-2026-17",
         approver="성동구청장",
-        cameras=Camera.objects.filter(site__code__in=["A001", "A002", "T001"]),
+        cameras=Camera.objects.filter(site__code__in=["SD-A001", "SD-A002", "SD-T001"]),
     )
 
 
@@ -93,7 +93,7 @@ def _cases() -> dict[str, tuple[dict, object]]:
         "bbox": ({"bbox": ",".join(map(str, BBOX))}, _in_bbox),
         "q": ({"q": "공원"}, lambda c: _text(c, "공원")),
         "q_direction": ({"q": "왕십리역"}, lambda c: _text(c, "왕십리역")),
-        "site": ({"site": "a010"}, lambda c: c.site.code == "A010"),
+        "site": ({"site": "sd-a010"}, lambda c: c.site.code == "SD-A010"),
     }
 
 
@@ -110,7 +110,7 @@ def test_known_counts(api, registry_state):
     assert len(ids(api, CAMERAS, cases["department"][0])) == 43
     assert len(ids(api, CAMERAS, cases["owner"][0])) == 7
     # facility: bicycle storage (20) + parks (43) primary, plus the 3 sites' cameras of the expansion
-    expanded = Camera.objects.filter(site__code__in=["A001", "A002", "T001"]).count()
+    expanded = Camera.objects.filter(site__code__in=["SD-A001", "SD-A002", "SD-T001"]).count()
     assert len(ids(api, CAMERAS, cases["purpose"][0])) == 20 + 43 + expanded
     assert len(ids(api, CAMERAS)) == 1069
 
@@ -118,7 +118,7 @@ def test_known_counts(api, registry_state):
 def test_inactive_secondary_purposes_do_not_match(api, seongdong):
     # Every A camera lists `facility` as a secondary purpose, but no expansion record covers it.
     got = ids(api, CAMERAS, {"purpose": Purpose.FACILITY})
-    assert not Camera.objects.filter(pk__in=got, site__code__startswith="A").exists()
+    assert not Camera.objects.filter(pk__in=got, site__code__startswith="SD-A").exists()
     assert len(got) == 63
 
 
@@ -206,11 +206,11 @@ def test_site_list_and_filters(api, seongdong):
     inside = {s.pk for s in Site.objects.all() if box.covers(s.point)}
     assert ids(api, SITES, {"bbox": ",".join(map(str, BBOX))}) == inside
     assert ids(api, SITES, {"q": "P01"}) == set(
-        Site.objects.filter(code__startswith="P01").values_list("pk", flat=True)
+        Site.objects.filter(code__startswith="SD-P01").values_list("pk", flat=True)
     )
     first = api.get(SITES, {"page_size": 3}).json()["results"]
-    assert [s["code"] for s in first] == ["A001", "A002", "A003"]
-    a001 = Site.objects.get(code="A001")
+    assert [s["code"] for s in first] == ["SD-A001", "SD-A002", "SD-A003"]
+    a001 = Site.objects.get(code="SD-A001")
     assert first[0]["camera_count"] == a001.cameras.count()
     assert first[0]["department"]["code"] == "seongdong-autonomous-admin"
     assert first[0]["point"] == {"type": "Point", "coordinates": [a001.point.x, a001.point.y]}

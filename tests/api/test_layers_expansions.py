@@ -53,7 +53,7 @@ def _expansion(camera_ids: list[int], **extra) -> dict:
 
 
 def test_recording_an_expansion_activates_the_purpose(admin_api, it_admin, seongdong):
-    cams = list(Camera.objects.filter(site__code__in=["A005", "A006"]).values_list("pk", flat=True))
+    cams = list(Camera.objects.filter(site__code__in=["SD-A005", "SD-A006"]).values_list("pk", flat=True))
     before = ids(admin_api, f"{API}/cameras/", {"purpose": Purpose.ILLEGAL_DUMPING})
     r = admin_api.post(EXPANSIONS, json.dumps(_expansion(cams)), content_type="application/json")
     assert r.status_code == 201, r.content
@@ -89,14 +89,14 @@ def test_recording_an_expansion_activates_the_purpose(admin_api, it_admin, seong
     ],
 )
 def test_expansion_validation(admin_api, seongdong, extra, field):
-    cam = Camera.objects.filter(site__code="A007").values_list("pk", flat=True).first()
+    cam = Camera.objects.filter(site__code="SD-A007").values_list("pk", flat=True).first()
     payload = _expansion([cam], **extra)
     assert_error(admin_api.post(EXPANSIONS, json.dumps(payload), content_type="application/json"), 400, field)
     assert not PurposeExpansion.objects.exists()
 
 
 def test_expansion_of_a_primary_purpose_only_is_refused(admin_api, seongdong):
-    cams = list(Camera.objects.filter(site__code="D001").values_list("pk", flat=True))  # dumping cameras
+    cams = list(Camera.objects.filter(site__code="SD-D001").values_list("pk", flat=True))  # dumping cameras
     r = admin_api.post(EXPANSIONS, json.dumps(_expansion(cams)), content_type="application/json")
     assert_error(r, 400, "purpose")
 

@@ -41,7 +41,7 @@ def _camera_payload(site: Site, **extra) -> dict:
 
 
 def test_stream_urls_are_write_only_and_redacted(admin_api, seongdong):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     r = post(admin_api, CAMERAS, _camera_payload(site, main_stream_url=SECRET_URL, sub_stream_url=SECRET_URL))
     assert r.status_code == 201, r.content
     assert b"s3cret" not in r.content
@@ -52,7 +52,7 @@ def test_stream_urls_are_write_only_and_redacted(admin_api, seongdong):
     assert cam.main_stream_url == SECRET_URL  # stored in full (encrypted at rest)
     for url, params in [
         (f"{CAMERAS}{cam.pk}/", {}),
-        (CAMERAS, {"site": "A001"}),
+        (CAMERAS, {"site": "SD-A001"}),
         (CAMERAS, {"page_size": 1000, "page": 2}),
         (f"{CAMERAS}nearest/", {"lat": cam.point.y, "lon": cam.point.x}),
     ]:
@@ -72,12 +72,12 @@ def test_stream_urls_are_write_only_and_redacted(admin_api, seongdong):
 
 
 def test_create_camera_defaults_and_representation(admin_api, seongdong):
-    site = Site.objects.get(code="P001")
+    site = Site.objects.get(code="SD-P001")
     r = post(admin_api, CAMERAS, _camera_payload(site, secondary_purposes=[Purpose.DISASTER], megapixels=2.1))
     assert r.status_code == 201, r.content
     body = r.json()
-    assert body["site"] == {"id": site.pk, "code": "P001", "name": site.name}
-    assert body["label"] == "P001-9"
+    assert body["site"] == {"id": site.pk, "code": "SD-P001", "name": site.name}
+    assert body["label"] == "SD-P001-9"
     assert body["point"] == {"type": "Point", "coordinates": [site.point.x, site.point.y]}  # the site's
     assert body["status"] == "online" and body["status_colour"] == CameraStatus.colour("online")
     assert body["status_label"] and body["kind_label"] and body["primary_purpose_label"]
@@ -91,7 +91,7 @@ def test_create_camera_defaults_and_representation(admin_api, seongdong):
 
 
 def test_update_camera(admin_api, seongdong):
-    cam = Camera.objects.get(site__code="A002", number=1)
+    cam = Camera.objects.get(site__code="SD-A002", number=1)
     url = f"{CAMERAS}{cam.pk}/"
     r = patch(admin_api, url, {"lon": 127.041, "lat": 37.551, "view_direction": "북측", "retention_days": 60})
     assert r.status_code == 200, r.content
@@ -134,7 +134,7 @@ def test_update_camera(admin_api, seongdong):
     ],
 )
 def test_camera_validation_errors(admin_api, seongdong, payload, field):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     before = Camera.objects.count()
     assert_error(post(admin_api, CAMERAS, {**_camera_payload(site), **payload}), 400, field)
     assert Camera.objects.count() == before
@@ -146,7 +146,7 @@ def test_required_fields(admin_api, seongdong):
 
 
 def test_delete_camera(admin_api, api, seongdong):
-    cam = Camera.objects.get(site__code="A003", number=1)
+    cam = Camera.objects.get(site__code="SD-A003", number=1)
     assert_error(api.delete(f"{CAMERAS}{cam.pk}/"), 403)
     assert admin_api.delete(f"{CAMERAS}{cam.pk}/").status_code == 204
     assert not Camera.objects.filter(pk=cam.pk).exists()
@@ -155,7 +155,7 @@ def test_delete_camera(admin_api, api, seongdong):
 
 
 def test_read_only_roles_cannot_write(api, police_api, seongdong):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     cam = Camera.objects.filter(site=site).first()
     for client in (api, police_api):
         assert client.get(f"{CAMERAS}{cam.pk}/").status_code == 200
@@ -218,7 +218,7 @@ def test_create_site_computes_dong(admin_api, seongdong):
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"code": "A001"}, "code"),  # taken
+        ({"code": "SD-A001"}, "code"),  # taken
         ({"code": ""}, "code"),
         ({"lon": None, "lat": None}, "lon"),
         ({"lat": 37.55, "lon": None}, "lon"),
@@ -239,7 +239,7 @@ def test_site_validation_errors(admin_api, seongdong, payload, field):
 
 
 def test_delete_site_with_its_cameras(admin_api, parks_api, seongdong):
-    site = Site.objects.get(code="P002")
+    site = Site.objects.get(code="SD-P002")
     assert_error(parks_api.delete(f"{SITES}{site.pk}/"), 403)
     assert admin_api.delete(f"{SITES}{site.pk}/").status_code == 204
     assert not Camera.objects.filter(site_id=site.pk).exists()

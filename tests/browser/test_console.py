@@ -89,19 +89,19 @@ def test_filter_by_department_with_the_keyboard(console: Page):
 
 
 def test_click_a_camera_opens_its_card_and_esc_closes_it(console: Page):
-    camera = Camera.objects.select_related("site__department").get(site__code="A001", number=1)
+    camera = Camera.objects.select_related("site__department").get(site__code="SD-A001", number=1)
     x, y = zoom_to_camera(console, camera.pk)
     console.mouse.click(x, y)
     card = console.locator("#card .camera-card")
     expect(card).to_be_visible()
-    expect(card.locator(".site-code")).to_have_text("A001")
+    expect(card.locator(".site-code")).to_have_text("SD-A001")
     expect(card.locator(".department")).to_have_text(camera.site.department.name)
-    expect(card.locator(".camera-label")).to_have_text("A001-1")
+    expect(card.locator(".camera-label")).to_have_text("SD-A001-1")
     expect(console.locator("#map")).to_have_attribute("data-selected", str(camera.pk))
     # Another camera of the site, from the card.
     other = camera.site.cameras.get(number=2)
     card.locator(f'a[data-camera-link="{other.pk}"]').click()
-    expect(card.locator(".camera-label")).to_have_text("A001-2")
+    expect(card.locator(".camera-label")).to_have_text("SD-A001-2")
     expect(console.locator("#map")).to_have_attribute("data-selected", str(other.pk))
     console.keyboard.press("Escape")
     expect(console.locator("#side-panel")).to_be_hidden()
@@ -123,12 +123,12 @@ def test_clicking_a_group_zooms_in(console: Page):
 
 
 def test_right_click_lists_the_nearest_cameras(console: Page):
-    camera = Camera.objects.get(site__code="A001", number=1)
+    camera = Camera.objects.get(site__code="SD-A001", number=1)
     x, y = zoom_to_camera(console, camera.pk)
     console.mouse.click(x + 40, y + 40, button="right")
     items = console.locator("#nearby .nearby-item")
     expect(items).to_have_count(10)
-    expect(items.first).to_contain_text("A001-")
+    expect(items.first).to_contain_text("SD-A001-")
     expect(items.first.locator(".distance")).to_contain_text("m")
     items.nth(4).click()
     card = console.locator("#card .camera-card")
@@ -149,7 +149,7 @@ def test_typing_a_coordinate_lists_the_cameras_near_it(console: Page):
     # A coordinate is not a text filter: every camera stays on the map.
     expect(console.locator("#map")).to_have_attribute("data-cameras", "1069")
     # Text is: the site code narrows the map.
-    search.fill("A001")
+    search.fill("SD-A001")
     search.press("Enter")
     expect(console.locator("#map")).to_have_attribute("data-cameras", "3")
 
@@ -162,9 +162,9 @@ def test_department_manager_sees_only_their_cameras(page: Page, live_server, mak
 
 
 def test_show_on_map_link_selects_the_camera(console: Page, live_server):
-    camera = Camera.objects.get(site__code="A001", number=3)
+    camera = Camera.objects.get(site__code="SD-A001", number=3)
     console.goto(f"{live_server.url}/registry/cameras/{camera.pk}/")
     console.locator("a.show-on-map").click()
-    expect(console.locator("#card .camera-label")).to_have_text("A001-3")
+    expect(console.locator("#card .camera-label")).to_have_text("SD-A001-3")
     expect(console.locator("#map")).to_have_attribute("data-selected", str(camera.pk))
     expect(console.locator("#map")).to_have_attribute("data-mode", "points")  # zoomed in on it

@@ -196,9 +196,9 @@ def test_console_page_serves_config_legend_and_local_assets(agent, client_for):
 
 def test_console_binds_the_filters_from_the_query_string(agent, client_for):
     pk = dept("자치행정과").pk
-    html = client_for(agent).get("/", {"department": pk, "q": "A001"}).content.decode()
+    html = client_for(agent).get("/", {"department": pk, "q": "SD-A001"}).content.decode()
     assert re.search(rf'<input type="checkbox" name="department" value="{pk}"[^>]*checked', html)
-    assert 'value="A001"' in html
+    assert 'value="SD-A001"' in html
 
 
 @override_settings(TILE_URL="https://tiles.example.test/{z}/{x}/{y}.png", TILE_ATTRIBUTION="© Example")

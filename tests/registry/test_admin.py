@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 def test_purpose_expansion_recorded_in_admin_activates_the_department(it_admin, client_for):
     c = client_for(it_admin)
     assert c.get("/admin/registry/purposeexpansion/add/").status_code == 200
-    parks = Site.objects.filter(code__startswith="P").first().department
+    parks = Site.objects.filter(code__startswith="SD-P").first().department
     r = c.post(
         "/admin/registry/purposeexpansion/add/",
         {
@@ -59,11 +59,11 @@ def test_purpose_expansion_form_errors_are_shown_not_raised(it_admin, client_for
 
 
 def test_site_outside_korea_is_a_form_error(it_admin, client_for):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     r = client_for(it_admin).post(
         f"/admin/registry/site/{site.pk}/change/",
         {
-            "code": "A001",
+            "code": "SD-A001",
             "name": site.name,
             "point": '{"type": "Point", "coordinates": [1.0, 2.0]}',
             "department": site.department_id,

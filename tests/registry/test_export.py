@@ -88,11 +88,11 @@ def test_exported_department_re_imports_without_new_or_lost_cameras(tmp_path):
 
 
 def test_retired_cameras_are_not_counted_and_stay_retired(tmp_path):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     cams = list(site.cameras.order_by("number"))
     assert len(cams) == 3
     services.set_camera_status(cams[1], CameraStatus.RETIRED)
-    data = export_file(tmp_path, "--format", "standard", "--site", "A001")
+    data = export_file(tmp_path, "--format", "standard", "--site", "SD-A001")
     row = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))[0]
     assert row["카메라대수"] == "2"
     s = import_bytes(data).summary()
@@ -105,7 +105,7 @@ def test_retired_cameras_are_not_counted_and_stay_retired(tmp_path):
 
 
 def test_geojson_has_one_feature_per_camera_with_purposes_department_and_dong(tmp_path):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     camera = site.cameras.get(number=1)
     services.record_purpose_expansion(
         purpose=Purpose.ILLEGAL_PARKING, procedure=ExpansionProcedure.ADMIN_NOTICE,
@@ -122,7 +122,7 @@ def test_geojson_has_one_feature_per_camera_with_purposes_department_and_dong(tm
         == Camera.objects.filter(site__department__code="seongdong-autonomous-admin").count()
     )
     features = {(f["properties"]["site_code"], f["properties"]["camera_number"]): f for f in doc["features"]}
-    first = features[("A001", 1)]
+    first = features[("SD-A001", 1)]
     assert first["geometry"] == {"type": "Point", "coordinates": [camera.point.x, camera.point.y]}
     p = first["properties"]
     assert p["department"] == "자치행정과" and p["department_code"] == "seongdong-autonomous-admin"
@@ -133,7 +133,7 @@ def test_geojson_has_one_feature_per_camera_with_purposes_department_and_dong(tm
     assert p["inactive_secondary_purposes"] == sorted(
         [Purpose.ILLEGAL_DUMPING, Purpose.FACILITY, Purpose.DISASTER]
     )
-    second = features[("A001", 2)]["properties"]
+    second = features[("SD-A001", 2)]["properties"]
     assert second["status"] == CameraStatus.FAULT and second["active_secondary_purposes"] == []
 
 
@@ -141,8 +141,8 @@ def test_flat_csv_is_one_row_per_camera():
     text = export("--format", "csv", "--department", "seongdong-parks")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 43
-    row = next(r for r in rows if (r["site_code"], r["camera_number"]) == ("P001", "1"))
-    cam = Camera.objects.get(site__code="P001", number=1)
+    row = next(r for r in rows if (r["site_code"], r["camera_number"]) == ("SD-P001", "1"))
+    cam = Camera.objects.get(site__code="SD-P001", number=1)
     assert row["department"] == "공원녹지과" and row["primary_purpose"] == Purpose.FACILITY
     assert float(row["latitude"]) == cam.point.y and float(row["longitude"]) == cam.point.x
     assert row["dong"] == cam.site.dong.name
@@ -152,19 +152,19 @@ def test_flat_csv_is_one_row_per_camera():
 
 
 def test_stream_urls_are_never_exported(tmp_path):
-    camera = Camera.objects.get(site__code="P001", number=1)
+    camera = Camera.objects.get(site__code="SD-P001", number=1)
     camera.main_stream_url = "rtsp://admin:s3cret-pass@10.20.30.40:554/main"
     camera.sub_stream_url = "rtsp://admin:s3cret-pass@10.20.30.40:554/sub"
     services.save_camera(camera)
     for fmt in ("standard", "geojson", "csv"):
-        data = export_file(tmp_path, "--format", fmt, "--site", "P001")
+        data = export_file(tmp_path, "--format", fmt, "--site", "SD-P001")
         assert b"s3cret" not in data and b"rtsp" not in data and b"10.20.30.40" not in data, fmt
 
 
 def test_encodings_and_filters(tmp_path):
-    assert export_file(tmp_path, "--format", "csv", "--site", "A001", "--encoding", "utf-8-sig").startswith(
-        b"\xef\xbb\xbfsite_code,"
-    )
+    assert export_file(
+        tmp_path, "--format", "csv", "--site", "SD-A001", "--encoding", "utf-8-sig"
+    ).startswith(b"\xef\xbb\xbfsite_code,")
     assert (
         len(export("--format", "csv", "--status", "online", "--purpose", "illegal_dumping").splitlines())
         == 1 + 33
@@ -176,7 +176,7 @@ def test_encodings_and_filters(tmp_path):
 
 
 def test_a_character_cp949_cannot_hold_is_a_clear_error(tmp_path):
-    site = Site.objects.get(code="A001")
+    site = Site.objects.get(code="SD-A001")
     site.name = "성수 café ☕"
     site.save()
     with translation.override("en"), pytest.raises(CommandError, match="cannot be written in cp949"):
@@ -185,7 +185,7 @@ def test_a_character_cp949_cannot_hold_is_a_clear_error(tmp_path):
             "--format",
             "csv",
             "--site",
-            "A001",
+            "SD-A001",
             "--encoding",
             "cp949",
             "-o",

@@ -35,7 +35,8 @@ def test_the_sample_is_29_sites_with_110_cameras():
     codes = sample_codes()
     assert len(codes) == 29
     existing = set(Site.objects.filter(code__in=codes).values_list("code", flat=True))
-    assert existing == {"G025"}  # the deployment has a site of that code: it is updated, not duplicated
+    # synthetic deployment sites are coded SD-…: a real code like G025 never lands on one of them
+    assert existing == set()
     existing_cameras = Camera.objects.filter(site__code__in=existing).count()
     sites0, cameras0 = Site.objects.count(), Camera.objects.count()
     out = io.StringIO()
@@ -44,8 +45,8 @@ def test_the_sample_is_29_sites_with_110_cameras():
             "import-cameras", str(SAMPLE), "--format", "seoul-ansim", stdout=out, stderr=io.StringIO()
         )
     assert "110 rows read (utf-8): 0 errors" in out.getvalue()
-    assert "Sites: 28 created, 1 updated" in out.getvalue()
-    assert Site.objects.count() - sites0 == 28
+    assert "Sites: 29 created, 0 updated" in out.getvalue()
+    assert Site.objects.count() - sites0 == 29
     assert Camera.objects.count() - cameras0 == 110 - existing_cameras
     sites = Site.objects.filter(code__in=codes)
     assert sites.count() == 29
@@ -85,10 +86,12 @@ def test_kinds_flags_names_and_notes():
 
 
 def test_departments_new_sites_default_existing_sites_keep_theirs():
-    g025 = Site.objects.get(code="G025")  # a Seongdong deployment site of 교통지도과
     imported(SAMPLE.read_bytes())
     assert Site.objects.get(code="C318").department.code == "seongdong-autonomous-admin"
-    assert Site.objects.get(code="G025").department_id == g025.department_id
+    traffic = Organisation.objects.get(code="seongdong-traffic-guidance")
+    Site.objects.filter(code="G025").update(department=traffic)  # the district moved it to 교통지도과
+    imported(SAMPLE.read_bytes())
+    assert Site.objects.get(code="G025").department_id == traffic.pk
     parks = Organisation.objects.get(code="seongdong-parks")
     imported(SAMPLE.read_bytes(), department=parks)
     assert set(Site.objects.filter(code__in=sample_codes()).values_list("department", flat=True)) == {
@@ -212,4 +215,4 @@ def test_without_the_default_department_one_must_be_chosen():
             "import-cameras", str(SAMPLE), "--format", "seoul-ansim", "--department", "renamed",
             stdout=out, stderr=io.StringIO(),
         )  # fmt: skip
-    assert "Sites: 28 created" in out.getvalue()
+    assert "Sites: 29 created" in out.getvalue()

@@ -55,13 +55,13 @@ def test_upload_preview_confirm(client_for, it_admin, settings):
     preview = client.get(reverse("registry_import:preview", args=[token]), **EN)
     assert preview.status_code == 200
     report = preview.context["report"]
-    assert (report.result.sites_created, report.result.sites_updated) == (28, 1)
+    assert (report.result.sites_created, report.result.sites_updated) == (29, 0)
     assert b"No errors: the file can be imported." in preview.content
     assert (Site.objects.count(), Camera.objects.count()) == before  # a preview changes nothing
 
     done = client.post(CONFIRM, {"token": token}, **EN)
     assert done.status_code == 200 and b"was imported" in done.content
-    assert Site.objects.count() == before[0] + 28
+    assert Site.objects.count() == before[0] + 29
     assert Site.objects.filter(source=Source.SEOUL_ANSIM).count() == 29
     assert uploads(settings) == []  # removed after the import
     assert client.post(CONFIRM, {"token": token}, **EN).status_code == 404  # cannot be imported twice
@@ -110,7 +110,10 @@ def test_a_department_manager_imports_into_his_own_department_only(client_for, p
     assert imported.count() == 12
     assert set(imported.values_list("department__code", flat=True)) == {"seongdong-parks"}
 
-    # Sites of another department in the file are refused, row by row.
+    # Sites of another department in the file are refused, row by row: G025 is 교통지도과's here.
+    g025 = Site.objects.get(code="SD-G025")
+    g025.pk, g025.code, g025.is_synthetic = None, "G025", False
+    g025.save()
     token = token_of(post_file(client, "seoul-ansim-sample.csv", format="seoul-ansim"))
     preview = client.get(reverse("registry_import:preview", args=[token]), **EN)
     refused = [i for i in preview.context["report"].errors if i.code == "other_department"]

@@ -47,7 +47,7 @@ def test_inactive_until_recorded_then_active():
 
 
 def test_a_record_may_add_a_purpose_not_listed_before():
-    cam = Camera.objects.get(site__code="K001", number=1)  # police camera, no secondary purposes
+    cam = Camera.objects.get(site__code="SD-K001", number=1)  # police camera, no secondary purposes
     _record([cam], purpose=Purpose.DISASTER)
     assert active_purposes(cam) == [Purpose.CRIME_PREVENTION, Purpose.DISASTER]
 
@@ -62,7 +62,7 @@ def test_a_record_may_add_a_purpose_not_listed_before():
     ],
 )
 def test_invalid_records_are_refused_and_nothing_is_written(over, field):
-    cams = list(Camera.objects.filter(site__code="A001"))
+    cams = list(Camera.objects.filter(site__code="SD-A001"))
     with pytest.raises(ValidationError) as exc:
         _record(cams, **over)
     assert field in exc.value.message_dict
@@ -70,6 +70,6 @@ def test_invalid_records_are_refused_and_nothing_is_written(over, field):
 
 
 def test_primary_purpose_cannot_be_expanded_to_itself():
-    cams = list(Camera.objects.filter(site__code="D001"))
+    cams = list(Camera.objects.filter(site__code="SD-D001"))
     with pytest.raises(ValidationError):
         _record(cams)

@@ -122,7 +122,7 @@ def test_list_query_count_does_not_grow_with_the_page(agent, client_for, django_
 
 def test_camera_page_and_card_show_the_registry_data(agent, client_for):
     camera = Camera.objects.select_related("site", "site__department", "site__dong").get(
-        site__code="A001", number=1
+        site__code="SD-A001", number=1
     )
     client = client_for(agent)
     page = client.get(detail(camera))
@@ -132,7 +132,7 @@ def test_camera_page_and_card_show_the_registry_data(agent, client_for):
     assert "HX-Request" in card["Vary"]
     for html in [page.content.decode(), card.content.decode()]:
         assert f'data-camera-id="{camera.pk}"' in html
-        assert "A001-1" in html and camera.site.name in html
+        assert "SD-A001-1" in html and camera.site.name in html
         assert f'<dd class="site-code">{camera.site.code}</dd>' in html
         assert f'<dd class="department">{camera.site.department.name}</dd>' in html
         assert camera.site.dong.name in html
@@ -146,7 +146,7 @@ def test_camera_page_and_card_show_the_registry_data(agent, client_for):
 
 
 def test_inactive_secondary_purposes_are_marked(agent, client_for, it_admin):
-    camera = Camera.objects.get(site__code="A001", number=1)
+    camera = Camera.objects.get(site__code="SD-A001", number=1)
     secondary = sorted(camera.secondary_purposes.values_list("purpose", flat=True))
     assert secondary, "the deployment gives A001 secondary purposes"
     client = client_for(agent)
@@ -171,7 +171,7 @@ def test_inactive_secondary_purposes_are_marked(agent, client_for, it_admin):
 
 
 def test_card_shows_flags_streams_redacted_and_time_in_seoul(agent, client_for):
-    camera = Camera.objects.select_related("site").get(site__code="A001", number=1)
+    camera = Camera.objects.select_related("site").get(site__code="SD-A001", number=1)
     site = camera.site
     site.has_emergency_bell = True
     site.is_smart_shelter = True

@@ -45,7 +45,7 @@ CONTRACTORS = [("seongdong-maintenance", "CCTV 유지보수 용역업체")]
 
 
 def is_loaded() -> bool:
-    return Site.objects.filter(source=Source.DEPLOYMENT, code__startswith="A").exists()
+    return Site.objects.filter(source=Source.DEPLOYMENT, code__startswith="SD-A").exists()
 
 
 def _organisations() -> dict[str, Organisation]:
@@ -141,7 +141,8 @@ def inventory_specs(orgs: dict[str, Organisation]) -> list[SiteSpec]:
         rng.shuffle(counts)
         for i, n_cameras in enumerate(counts, start=1):
             dong, point = _random_point(rng, dongs, weights)
-            code = f"{row['prefix']}{i:03d}"
+            # "SD-" keeps synthetic codes apart from real ones (안심이 codes look like C318, G025)
+            code = f"SD-{row['prefix']}{i:03d}"
             cameras = [
                 CameraSpec(
                     number=n,
