@@ -2,9 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
-admin.site.site_header = admin.site.site_title = "관제 (Gwanje)"
-admin.site.index_title = "관리"
-
 urlpatterns = [
     path("", include("gwanje.geo.urls")),
     path("accounts/", include("gwanje.accounts.urls")),

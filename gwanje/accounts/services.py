@@ -62,5 +62,18 @@ def create_user(
     return user
 
 
+@transaction.atomic
+def issue_api_token(user: User, *, rotate: bool = False) -> str:
+    """The API token of an active account, created if missing; `rotate` replaces it."""
+    from rest_framework.authtoken.models import Token
+
+    if not user.is_active:
+        raise ValidationError(_("The account %(username)s is disabled.") % {"username": user.username})
+    if rotate:
+        Token.objects.filter(user=user).delete()
+    token, _created = Token.objects.get_or_create(user=user)
+    return token.key
+
+
 def random_password() -> str:
     return secrets.token_urlsafe(12)

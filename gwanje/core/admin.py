@@ -11,13 +11,14 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OpenLayersWidget
+from django.utils.translation import gettext_lazy as _
 
 from gwanje.core import permissions
 
 
 class GwanjeAdminSite(admin.AdminSite):
-    site_header = site_title = "관제 (Gwanje)"
-    index_title = "관리"
+    site_header = site_title = _("Gwanje back office")
+    index_title = _("Back office")
 
     def has_permission(self, request) -> bool:
         return permissions.allowed(request.user, "admin.access")
@@ -59,6 +60,20 @@ class ChokePointAdmin(gis_admin.GISModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._can(request, self.delete_action)
+
+    # The service that deletes one object (obj, *, by); None keeps Django's own delete.
+    delete_service = None
+
+    def delete_model(self, request, obj):
+        if self.delete_service is None:
+            return super().delete_model(request, obj)
+        type(self).delete_service(obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        if self.delete_service is None:
+            return super().delete_queryset(request, queryset)
+        for obj in queryset:
+            type(self).delete_service(obj, by=request.user)
 
     def get_queryset(self, request):
         return permissions.restrict(request.user, self.view_action, super().get_queryset(request))

@@ -138,12 +138,7 @@ class SiteAdmin(ChokePointAdmin):
     def save_model(self, request, obj, form, change):
         services.save_site(obj, by=request.user)
 
-    def delete_model(self, request, obj):
-        services.delete_site(obj, by=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            services.delete_site(obj, by=request.user)
+    delete_service = staticmethod(services.delete_site)
 
 
 @admin.register(Camera)
@@ -170,12 +165,7 @@ class CameraAdmin(ChokePointAdmin):
             )
         services.save_camera(obj, by=request.user)
 
-    def delete_model(self, request, obj):
-        services.delete_camera(obj, by=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            services.delete_camera(obj, by=request.user)
+    delete_service = staticmethod(services.delete_camera)
 
 
 class PurposeExpansionAddForm(forms.ModelForm):
@@ -281,7 +271,7 @@ class PurposeExpansionAdmin(ChokePointAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["notes"])
+            services.update_purpose_expansion_notes(obj, obj.notes, by=request.user)
             return
         data = form.cleaned_data
         record = services.record_purpose_expansion(

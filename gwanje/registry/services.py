@@ -89,6 +89,14 @@ def set_camera_status(camera: Camera, status: str, *, by=None) -> Camera:
     return camera
 
 
+@transaction.atomic
+def update_purpose_expansion_notes(record: PurposeExpansion, notes: str, *, by=None) -> PurposeExpansion:
+    """A recorded procedure is evidence: after recording, only its notes may change."""
+    record.notes = notes
+    record.save(update_fields=["notes"])
+    return record
+
+
 def check_purpose_expansion(
     *, purpose: str, started_on: dt.date, decided_on: dt.date, ended_on: dt.date | None, camera_ids: list[int]
 ) -> None:

@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from gwanje.registry.choices import Purpose
@@ -81,3 +83,32 @@ def test_site_outside_korea_is_a_form_error(it_admin, client_for):
 def test_department_manager_without_admin_access_is_kept_out(parks_manager, client_for):
     assert client_for(parks_manager).get("/admin/registry/camera/").status_code == 302
     assert Camera.objects.count() == 1069
+
+
+def test_admin_delete_goes_through_the_service(it_admin, client_for):
+    cam = Camera.objects.get(site__code="SD-A001", number=1)
+    r = client_for(it_admin).post(f"/admin/registry/camera/{cam.pk}/delete/", {"post": "yes"})
+    assert r.status_code == 302
+    assert not Camera.objects.filter(pk=cam.pk).exists()
+    site = Site.objects.get(code="SD-A002")
+    r = client_for(it_admin).post(
+        "/admin/registry/site/",
+        {"action": "delete_selected", "_selected_action": [site.pk], "post": "yes"},
+    )
+    assert r.status_code == 302
+    assert not Site.objects.filter(pk=site.pk).exists()
+
+
+def test_a_recorded_expansion_only_changes_its_notes(it_admin, client_for):
+    from gwanje.registry import services
+
+    record = services.record_purpose_expansion(
+        purpose=Purpose.DISASTER, procedure="briefing", started_on=dt.date(2026, 1, 5),
+        decided_on=dt.date(2026, 2, 1), document_number="공원녹지과-78", approver="성동구청장",
+        cameras=list(Camera.objects.filter(site__code="SD-P001")), by=it_admin,
+    )  # fmt: skip
+    c = client_for(it_admin)
+    r = c.post(f"/admin/registry/purposeexpansion/{record.pk}/change/", {"notes": "관보 게재 확인"})
+    assert r.status_code == 302
+    record.refresh_from_db()
+    assert record.notes == "관보 게재 확인" and record.document_number == "공원녹지과-78"

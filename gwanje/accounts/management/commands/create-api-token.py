@@ -6,11 +6,11 @@ integrations an account of their own with only the roles they need.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
+from gwanje.accounts import services
 from gwanje.accounts.models import User
 
 
@@ -25,10 +25,8 @@ class Command(BaseCommand):
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(_("No account named %(username)s.") % {"username": username})
-        if not user.is_active:
-            raise CommandError(_("The account %(username)s is disabled.") % {"username": username})
-        with transaction.atomic():
-            if rotate:
-                Token.objects.filter(user=user).delete()
-            token, _created = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        try:
+            key = services.issue_api_token(user, rotate=rotate)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        self.stdout.write(key)
