@@ -9,7 +9,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+    """The variable's value; unset or blank means the default."""
+    value = os.environ.get(name, "")
+    return value if value.strip() else default
 
 
 def env_bool(name: str, default: bool) -> bool:
