@@ -25,11 +25,12 @@ from typing import Protocol
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
-from django.db.models import F, FloatField, Func
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gwanje.accounts.models import Organisation
+from gwanje.core.perf import gc_paused
+from gwanje.registry import rows
 from gwanje.registry.bulk import CameraSpec, SiteSpec, UpsertResult, upsert_sites
 from gwanje.registry.choices import CameraStatus
 from gwanje.registry.formats.common import (
@@ -46,9 +47,6 @@ from gwanje.registry.formats.common import (
 from gwanje.registry.models import Camera, Site
 
 _BATCH = 2000
-# Coordinates as plain numbers (ST_X/ST_Y exist on PostGIS and SpatiaLite): cheaper than geometries.
-_X = Func(F("point"), function="ST_X", output_field=FloatField())
-_Y = Func(F("point"), function="ST_Y", output_field=FloatField())
 
 
 class Progress(Protocol):
@@ -187,6 +185,11 @@ def check_file(data: bytes, format: str, encoding: str = "auto") -> str:
 def import_cameras(data: bytes, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
     """Validate and import a camera list; see the module docstring. Raises FormatError when the
     file as a whole cannot be read (encoding, not a CSV, wrong columns)."""
+    with gc_paused():
+        return _import(data, options, progress)
+
+
+def _import(data: bytes, options: ImportOptions, progress: Progress | None) -> ImportReport:
     progress = progress or _NoProgress()
     fmt = _format(options.format)
     text, encoding = decode(data, options.encoding)
@@ -251,7 +254,7 @@ def _merge_existing(drafts: list[Draft], fmt: Format, ctx: Context) -> list[Draf
         by_code = {d.spec.code: d for d in chunk}
         site_qs = Site.objects.filter(code__in=list(by_code)).order_by()
         if fmt.CAMERA_KEEP_POINT:
-            site_qs = site_qs.annotate(_x=_X, _y=_Y)
+            site_qs = site_qs.annotate(_x=rows.X, _y=rows.Y)
         sites = {
             row[0]: row
             for row in site_qs.values_list(
@@ -268,7 +271,7 @@ def _merge_existing(drafts: list[Draft], fmt: Format, ctx: Context) -> list[Draf
         own_points: dict[tuple[int, int], Point] = {}  # cameras placed apart from their site
         camera_qs = Camera.objects.filter(site_id__in=[row[1] for row in sites.values()]).order_by()
         if fmt.CAMERA_KEEP_POINT:
-            camera_qs = camera_qs.annotate(_x=_X, _y=_Y)
+            camera_qs = camera_qs.annotate(_x=rows.X, _y=rows.Y)
         for row in camera_qs.values_list(
             "site_id", "number", "status", *fmt.CAMERA_KEEP, *(("_x", "_y") if fmt.CAMERA_KEEP_POINT else ())
         ):

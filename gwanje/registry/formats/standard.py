@@ -336,6 +336,7 @@ def _row(
     spec = SiteSpec(
         code=code,
         point=parsed[0],
+        xy=parsed[1:],
         department=department,
         name=short_address(road or jibun),
         road_address=road,
