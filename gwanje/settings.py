@@ -40,10 +40,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "gwanje.core",
     "gwanje.accounts",
     "gwanje.geo",
     "gwanje.registry",
+    "gwanje.audit",
+    "gwanje.situations",
     "gwanje.deployments",
 ]
 
@@ -182,6 +186,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("GWANJE_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Access log (접속기록) and permission-change history (권한 변경 이력): append-only, hash-chained.
+# PIPA's safety-measure notice asks for at least 2 and 3 years; shorter values are refused.
+AUDIT_RETENTION_DAYS = max(730, int(env("GWANJE_AUDIT_RETENTION_DAYS", "730")))
+PERMISSION_HISTORY_RETENTION_DAYS = max(1095, int(env("GWANJE_PERMISSION_HISTORY_RETENTION_DAYS", "1095")))
+# Daily anchors (the day's last hash of each chain) are also written here, outside the database.
+AUDIT_ANCHOR_DIR = Path(env("GWANJE_AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit-anchors"))).resolve()
 
 # The deployment loaded on first run by `gwanje run` / `make run`.
 DEFAULT_DEPLOYMENT = env("GWANJE_DEPLOYMENT", "seongdong")

@@ -36,13 +36,41 @@ ACTIONS: dict[str, Any] = {
     "accounts.manage": _("Create and change accounts, organisations and roles"),
     "admin.access": _("Use the back-office (Django admin)"),
     "api.token": _("Issue API tokens for integrations"),
+    # Video is personal information: police roles only under an incident grant (Art. 9⑤), and every
+    # view is written to the access log.
+    "video.live": _("Watch live video"),
+    "video.playback": _("Play back recorded video"),
+    "video.export": _("Export or download recorded video and snapshots"),
+    "incidents.view": _("View incidents"),
+    "incidents.manage": _("Open and close incidents"),
+    "grants.create": _("Request an incident-bound video grant (police)"),
+    "grants.view_all": _("See every video grant, live"),
+    "grants.revoke": _("Revoke any video grant"),
+    "audit.view": _("View the access log, login events and permission-change history"),
+    "audit.review": _("Record the monthly access-log review"),
+    "audit.export": _("Export the access log and reviews (XLSX/CSV)"),
 }
 
 R = Role
 _VIEW = {"registry.view", "geo.view"}
+_WATCH = {"video.live", "video.playback", "incidents.view"}
+# Police roles: every video action is further bound to an open incident grant (see GRANT_BOUND).
+_POLICE = _VIEW | _WATCH | {"grants.create"}
 MATRIX: dict[str, set[str]] = {
-    R.MONITORING_AGENT: _VIEW,
-    R.SUPERVISOR: _VIEW | {"registry.export", "accounts.view"},
+    R.MONITORING_AGENT: _VIEW | _WATCH | {"incidents.manage"},
+    R.SUPERVISOR: _VIEW
+    | _WATCH
+    | {
+        "registry.export",
+        "accounts.view",
+        "video.export",
+        "incidents.manage",
+        "grants.view_all",
+        "grants.revoke",
+        "audit.view",
+        "audit.review",
+        "audit.export",
+    },
     R.IT_ADMIN: _VIEW
     | {
         "registry.change",
@@ -52,16 +80,22 @@ MATRIX: dict[str, set[str]] = {
         "registry.purpose_expansion",
         "geo.change",
         "accounts.view",
+        "accounts.manage",
         "admin.access",
     },
     # Row-scoped to the manager's own department (see the registry's scopes).
     R.DEPARTMENT_MANAGER: _VIEW | {"registry.change", "registry.import", "registry.export"},
-    R.POLICE_STATIONED: _VIEW,
-    R.POLICE_112: _VIEW,
-    R.POLICE_INVESTIGATOR: _VIEW,
+    R.POLICE_STATIONED: _POLICE,
+    R.POLICE_112: _POLICE,
+    R.POLICE_INVESTIGATOR: _POLICE | {"video.export"},
     R.CONTRACTOR: _VIEW,
     R.SYSTEM_ADMIN: set(ACTIONS),
 }
+# Roles whose video actions need a live incident grant for the camera (agreement Art. 9⑤).
+GRANT_BOUND_ROLES = Role.POLICE
+VIDEO_ACTIONS = frozenset({"video.live", "video.playback", "video.export"})
+# Roles that may do any of these must sign in with a second factor (TOTP).
+MFA_ACTIONS = VIDEO_ACTIONS | {"accounts.manage"}
 
 # Sanity: the matrix names only known actions and roles.
 assert all(a in ACTIONS for actions in MATRIX.values() for a in actions)
@@ -109,6 +143,14 @@ def restrict(user, action: str, queryset: QuerySet) -> QuerySet:
         return queryset
     scope = _SCOPES.get(queryset.model)
     return scope(user, action, queryset) if scope else queryset
+
+
+def requires_mfa(user) -> bool:
+    """True when the account must use a second factor: it may watch or export video or manage
+    accounts (or is a superuser)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or any(allowed(user, action) for action in MFA_ACTIONS)
 
 
 def is_scoped_to_department(user) -> bool:
