@@ -1,0 +1,108 @@
+"""`gwanje audit review` and `gwanje audit export` on the command line, and the deploy files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+
+from gwanje.audit import days
+from gwanje.audit.models import AccessLog
+
+from .conftest import add_access
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def month(agent):
+    month = days.previous_month(days.today().replace(day=1))
+    add_access(agent, days.start_of(month) + timedelta(days=1, hours=2), subject="camera:8 night")
+    return month
+
+
+def test_review_text(month):
+    out = io.StringIO()
+    call_command("audit", "review", "--month", f"{month:%Y-%m}", stdout=out)
+    text = out.getvalue()
+    assert f"review {month:%Y-%m}: 1 flag(s)" in text
+    assert "camera:8 night" in text
+
+
+def test_review_csv_and_xlsx_files(month, tmp_path):
+    call_command(
+        "audit", "review", "--month", f"{month:%Y-%m}", "--format", "csv", "-o", str(tmp_path / "f.csv")
+    )
+    rows = list(csv.reader(io.StringIO((tmp_path / "f.csv").read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 2 and "camera:8 night" in rows[1][4]
+    call_command(
+        "audit", "review", "--month", f"{month:%Y-%m}", "--format", "xlsx", "-o", str(tmp_path / "f.xlsx")
+    )
+    ws = openpyxl.load_workbook(tmp_path / "f.xlsx").active
+    assert ws.max_row == 2
+
+
+def test_export_command_writes_the_file_and_logs_it(month, tmp_path):
+    target = tmp_path / "access.xlsx"
+    call_command(
+        "audit",
+        "export",
+        "--month",
+        f"{month:%Y-%m}",
+        "--what",
+        "access",
+        "--format",
+        "xlsx",
+        "-o",
+        str(target),
+        stderr=io.StringIO(),
+    )
+    ws = openpyxl.load_workbook(target).active
+    assert ws.max_row == 2
+    logged = AccessLog.objects.get(action="export")
+    assert logged.username == "system" and logged.subject == f"month {month:%Y-%m} access (xlsx)"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["review", "--month", "2026-13"], "not a month"),
+        (["review", "--month", "2026-11", "--format", "xlsx"], "needs -o FILE"),
+        (["review"], "--month"),
+        (
+            ["export", "--month", "2026-11", "--what", "passwords", "--format", "csv", "-o", "x"],
+            "invalid choice",
+        ),
+        (
+            [
+                "export",
+                "--month",
+                "2026-11",
+                "--what",
+                "access",
+                "--format",
+                "csv",
+                "-o",
+                "/nonexistent/dir/x.csv",
+            ],
+            "cannot write",
+        ),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("audit", *args, stderr=io.StringIO())
+
+
+def test_anchor_timer_units_exist():
+    service = (ROOT / "deploy" / "gwanje-audit-anchor.service").read_text()
+    timer = (ROOT / "deploy" / "gwanje-audit-anchor.timer").read_text()
+    assert "gwanje audit anchor" in service and "Type=oneshot" in service
+    assert "OnCalendar=*-*-* 00:10:00 Asia/Seoul" in timer and "Persistent=true" in timer
