@@ -87,11 +87,37 @@ def police_officer(make_user):
     return make_user(Role.POLICE_STATIONED)
 
 
+def sign_in_session(client: Client, user) -> Client:
+    """Log `user` in on a test client as a completed sign-in: `force_login`, the session clock
+    started, and — for accounts that require a second factor — a confirmed TOTP device whose id
+    is in the session as django-otp's `otp_device_id` (what the real code step stores), so the
+    session counts as verified. The login form and the code step themselves are tested in
+    tests/accounts/ and tests/browser/."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from gwanje.accounts.models import User
+    from gwanje.accounts.security import start_session
+    from gwanje.core.permissions import requires_mfa
+
+    client.force_login(user)
+    session = client.session
+    start_session(session)
+    fresh = User.objects.get(pk=user.pk)  # roles_of() caches on the instance: keep the test's clean
+    if requires_mfa(fresh):
+        device = TOTPDevice.objects.filter(user=fresh, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=fresh, name="test", confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def client_for():
+    """A test client signed in as the user (second factor done where required)."""
+
     def make(user) -> Client:
-        c = Client()
-        c.force_login(user)
-        return c
+        return sign_in_session(Client(), user)
 
     return make

@@ -1,6 +1,7 @@
 import pytest
 from django.test import Client
 
+from tests.accounts.conftest import OTP, code, confirmed_device, post_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -11,14 +12,41 @@ def test_login_page_is_korean():
     assert "로그인" in page and "비밀번호" in page
 
 
-def test_login_then_console_then_logout(agent):
+def test_login_then_console_then_logout(contractor):
+    """An account without a second factor: the password is the whole sign-in."""
     c = Client()
-    r = c.post("/accounts/login/", {"username": agent.username, "password": PASSWORD})
+    r = c.post("/accounts/login/", {"username": contractor.username, "password": PASSWORD})
     assert r.status_code == 302 and r["Location"] == "/"
     assert c.get("/").status_code == 200
     r = c.post("/accounts/logout/")
     assert r.status_code == 302
     assert c.get("/").status_code == 302
+
+
+def test_login_with_the_code_step_then_console(agent):
+    device = confirmed_device(agent)
+    c = Client()
+    r = post_login(c, agent)
+    assert r.status_code == 302 and r["Location"] == OTP
+    r = c.post(OTP, {"token": code(device)})
+    assert r.status_code == 302 and r["Location"] == "/"
+    assert c.get("/").status_code == 200
+
+
+def test_next_survives_the_code_step(agent):
+    device = confirmed_device(agent)
+    c = Client()
+    r = c.post(
+        "/accounts/login/", {"username": agent.username, "password": PASSWORD, "next": "/registry/cameras/"}
+    )
+    assert r["Location"] == f"{OTP}?next=%2Fregistry%2Fcameras%2F"
+    r = c.post(r["Location"], {"token": code(device), "next": "/registry/cameras/"})
+    assert r["Location"] == "/registry/cameras/"
+    # an off-site next is ignored
+    c2 = Client()
+    post_login(c2, agent)
+    r = c2.post(OTP, {"token": code(device, drift=1), "next": "https://evil.example/"})
+    assert r["Location"] == "/"
 
 
 def test_wrong_password_says_so_in_korean(agent):
