@@ -13,8 +13,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
 from gwanje.accounts.api import OrganisationViewSet
+from gwanje.core.middleware import content_security_policy
 from gwanje.geo import api as geo_api
 from gwanje.registry.api import CameraViewSet, PurposeExpansionViewSet, SiteViewSet
+from gwanje.situations.api import GrantViewSet, IncidentViewSet
 
 
 class SchemaView(SpectacularAPIView):
@@ -37,7 +39,10 @@ class DocsView(SpectacularSwaggerView):
     def get(self, request, *args, **kwargs):
         ui = {**spectacular_settings.SWAGGER_UI_SETTINGS, "validatorUrl": None}
         with patched_settings({"SWAGGER_UI_SETTINGS": ui}):
-            return super().get(request, *args, **kwargs)
+            response = super().get(request, *args, **kwargs)
+        # Swagger UI boots from an inline script: the one page whose policy allows that.
+        response["Content-Security-Policy"] = content_security_policy(inline_scripts=True)
+        return response
 
 
 router = SimpleRouter()
@@ -45,6 +50,8 @@ router.register("sites", SiteViewSet, basename="api-site")
 router.register("cameras", CameraViewSet, basename="api-camera")
 router.register("purpose-expansions", PurposeExpansionViewSet, basename="api-purpose-expansion")
 router.register("organisations", OrganisationViewSet, basename="api-organisation")
+router.register("incidents", IncidentViewSet, basename="api-incident")
+router.register("grants", GrantViewSet, basename="api-grant")
 
 urlpatterns = [
     *router.urls,

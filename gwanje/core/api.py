@@ -48,6 +48,16 @@ class RestrictedQuerysetMixin:
             return queryset.none()
         return choke.restrict(self.request.user, action, queryset)
 
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            from gwanje.core.access import record_out_of_scope
+
+            lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+            record_out_of_scope(self.request, self.get_queryset().model, lookup, what=self.request.method)
+            raise
+
 
 class ChokePointPermission(permissions.BasePermission):
     """Asks gwanje.core.permissions for the action the view declares; deny by default.

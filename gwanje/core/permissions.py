@@ -145,6 +145,46 @@ def restrict(user, action: str, queryset: QuerySet) -> QuerySet:
     return scope(user, action, queryset) if scope else queryset
 
 
+def requires(*actions: str):
+    """Decorator of a page view: login required, then every action in `actions` must be allowed
+    (403 otherwise). The actions are kept on the view as `permission_actions`, so a test can check
+    that every route declares what it needs."""
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+
+    for action in actions:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            for action in actions:
+                require(request.user, action)
+            return view(request, *args, **kwargs)
+
+        wrapped = login_required(checked)
+        wrapped.permission_actions = {"read": actions[0], "write": actions[-1]} if actions else {}
+        return wrapped
+
+    return decorate
+
+
+def declares(*actions: str):
+    """Decorator of a view that checks its actions itself (a JSON endpoint answering 403 in the
+    API's error format): records them as `permission_actions` for the route test."""
+    for action in actions:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+
+    def decorate(view):
+        view.permission_actions = {"read": actions[0], "write": actions[-1]}
+        return view
+
+    return decorate
+
+
 def requires_mfa(user) -> bool:
     """True when the account must use a second factor: it may watch or export video or manage
     accounts (or is a superuser)."""

@@ -12,7 +12,6 @@ import gzip
 import json
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models import Extent
 from django.db import connection
 from django.db.models import CharField
@@ -78,10 +77,9 @@ def _initial_extent() -> list[float]:
     return [round(v, 6) for v in (extent or SEOUL_EXTENT)]
 
 
-@login_required
+@permissions.requires("registry.view")
 @require_GET
 def console(request):
-    permissions.require(request.user, "registry.view")
     filterset = CameraFilterSet(request.GET or None, queryset=_visible_cameras(request.user), request=request)
     prefix = get_script_prefix()
     config = {
@@ -122,6 +120,7 @@ def _form_errors(form) -> list[dict]:
     return out
 
 
+@permissions.declares("registry.view")
 @require_GET
 def map_cameras(request):
     """GET /map/cameras.json?<CameraFilterSet params> → {"fields", "statuses", "kinds", "count", "rows"}.

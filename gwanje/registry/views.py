@@ -9,13 +9,12 @@ cameras; any other camera is a 404.
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from gwanje.core import permissions
+from gwanje.core import access, permissions
 from gwanje.registry.choices import CameraStatus, Purpose
 from gwanje.registry.filters import CameraFilterSet
 from gwanje.registry.models import Camera
@@ -51,10 +50,9 @@ def _htmx_response(request, full_template: str, fragment_template: str, context:
     return response
 
 
-@login_required
+@permissions.requires("registry.view")
 @require_GET
 def camera_list(request):
-    permissions.require(request.user, "registry.view")
     filterset = CameraFilterSet(request.GET or None, queryset=visible_cameras(request.user), request=request)
     valid = filterset.is_bound is False or filterset.is_valid()
     qs = filterset.qs if valid else Camera.objects.none()
@@ -99,12 +97,11 @@ def camera_purposes(camera: Camera) -> list[dict]:
     return out
 
 
-@login_required
+@permissions.requires("registry.view")
 @require_GET
 def camera_detail(request, pk: int):
-    permissions.require(request.user, "registry.view")
     visible = visible_cameras(request.user)
-    camera = get_object_or_404(cameras_for_display(visible), pk=pk)
+    camera = access.visible_or_404(request, cameras_for_display(visible), pk)
     site_cameras = list(
         visible.filter(site_id=camera.site_id)
         .exclude(pk=camera.pk)

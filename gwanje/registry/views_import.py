@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -97,8 +96,10 @@ def _store(user, form: ImportUploadForm, data: bytes) -> PendingUpload:
     return pending
 
 
-def _load(user, token: str) -> PendingUpload:
-    """The user's pending upload, or 404 (unknown token, someone else's, or already imported)."""
+def _load(request, token: str) -> PendingUpload:
+    """The user's pending upload, or 404 (unknown token, someone else's — that attempt is written
+    to the access log as denied —, or already imported)."""
+    user = request.user
     if not (20 <= len(token) <= 64) or not set(token) <= _TOKEN_CHARS:
         raise Http404
     path = upload_dir() / f"import-{token}.json"
@@ -107,6 +108,17 @@ def _load(user, token: str) -> PendingUpload:
     except (OSError, ValueError):
         raise Http404 from None
     if meta.get("user_id") != user.pk:
+        from gwanje.audit import services as audit
+
+        audit.record_access(
+            user=user,
+            action="view",
+            subject_type="import_upload",
+            subject=f"upload:{token[:8]}… of user {meta.get('user_id')}",
+            result="denied",
+            reason="someone else's camera-list upload",
+            request=request,
+        )
         raise Http404
     pending = PendingUpload(token=token, **meta)
     if not pending.data_path.is_file():
@@ -159,9 +171,8 @@ def _report_context(report: ImportReport) -> dict:
     }
 
 
-@login_required
+@permissions.requires(ACTION)
 def upload(request: HttpRequest) -> HttpResponse:
-    permissions.require(request.user, ACTION)
     form = ImportUploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
@@ -175,10 +186,9 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/import_upload.html", {"form": form})
 
 
-@login_required
+@permissions.requires(ACTION)
 def preview(request: HttpRequest, token: str) -> HttpResponse:
-    permissions.require(request.user, ACTION)
-    pending = _load(request.user, token)
+    pending = _load(request, token)
     context = {"pending": pending, "department": _department_label(request.user, pending)}
     try:
         report = import_cameras(
@@ -192,11 +202,10 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "registry/import_preview.html", context)
 
 
-@login_required
+@permissions.requires(ACTION)
 @require_POST
 def confirm(request: HttpRequest) -> HttpResponse:
-    permissions.require(request.user, ACTION)
-    pending = _load(request.user, request.POST.get("token", ""))
+    pending = _load(request, request.POST.get("token", ""))
     skip_invalid = pending.skip_invalid or request.POST.get("skip_invalid") == "1"
     context = {"pending": pending, "department": _department_label(request.user, pending)}
     try:
@@ -215,11 +224,10 @@ def confirm(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/import_done.html", context)
 
 
-@login_required
+@permissions.requires(ACTION)
 @require_POST
 def cancel(request: HttpRequest) -> HttpResponse:
-    permissions.require(request.user, ACTION)
-    _load(request.user, request.POST.get("token", "")).discard()
+    _load(request, request.POST.get("token", "")).discard()
     return redirect("registry_import:upload")
 
 

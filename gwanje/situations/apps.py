@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class SituationsConfig(AppConfig):
     name = "gwanje.situations"
     verbose_name = _("Situations and incidents")
+
+    def ready(self) -> None:
+        from gwanje.core.access import register_grant_check
+        from gwanje.situations.grants import active_grant
+
+        register_grant_check(active_grant)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from gwanje.accounts.models import Organisation
 from gwanje.accounts.roles import Role
+from gwanje.audit.models import AccessLog
 from gwanje.registry import forms_import
 from gwanje.registry.choices import Source
 from gwanje.registry.models import Camera, Site
@@ -128,6 +129,8 @@ def test_another_users_token_is_404(client_for, it_admin, make_user, settings):
     assert intruder.get(reverse("registry_import:preview", args=[token])).status_code == 404
     assert intruder.post(CONFIRM, {"token": token}).status_code == 404
     assert intruder.post(CONFIRM, {"token": "../../etc/passwd"}).status_code == 404
+    denied = AccessLog.objects.filter(subject_type="import_upload", result="denied")
+    assert denied.count() == 2 and {r.username for r in denied} != {it_admin.username}
     assert not Site.objects.filter(source=Source.STANDARD).exists()
     assert len(uploads(settings)) == 2
 
