@@ -7,6 +7,7 @@ Development defaults are safe to run on a laptop and are rejected by `gwanje che
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from gwanje.core.env import env, env_bool, env_list
@@ -53,13 +54,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gwanje.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django-otp's OTPMiddleware, without its per-request device query (see the module).
+    "gwanje.accounts.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Session timeouts, IP allow-list per role, second-factor step, password expiry.
+    "gwanje.accounts.middleware.AccountSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -101,12 +107,43 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "console"
 LOGOUT_REDIRECT_URL = "accounts:login"
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+AUTHENTICATION_BACKENDS = ["gwanje.accounts.backends.GwanjeBackend"]
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+# Sign-in safety measures (PIPA safety-measure notice; docs/authentication.md).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Older hashes still verify and are re-hashed with Argon2 at the next sign-in.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "gwanje.accounts.passwords.ComplexityValidator"},
+    {"NAME": "gwanje.accounts.passwords.UsernameValidator"},
+    {"NAME": "gwanje.accounts.passwords.PasswordHistoryValidator", "OPTIONS": {"count": 3}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+PASSWORD_MAX_AGE_DAYS = _env_int("GWANJE_PASSWORD_MAX_AGE_DAYS", 90)  # 0 = passwords never expire
+LOGIN_MAX_FAILURES = _env_int("GWANJE_LOGIN_MAX_FAILURES", 5, minimum=1)
+LOCKOUT_MINUTES = _env_int("GWANJE_LOCKOUT_MINUTES", 30)  # 0 = only an administrator unlocks
+SESSION_IDLE_MINUTES = _env_int("GWANJE_SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_MAX_HOURS = _env_int("GWANJE_SESSION_MAX_HOURS", 12, minimum=1)
+# Second factor (django-otp TOTP). Wrong codes count towards the account lockout above, so
+# django-otp's own throttling is off.
+OTP_TOTP_ISSUER = env("GWANJE_TOTP_ISSUER", "Gwanje")
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # Korean first; English available.
 LANGUAGE_CODE = "ko"
@@ -137,7 +174,7 @@ TILE_ATTRIBUTION = env("GWANJE_TILE_ATTRIBUTION", "")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600  # the absolute timeout; idle: AccountSecurityMiddleware
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -154,7 +191,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Session, refusing a session that still owes its second factor (403 mfa_required).
+        "gwanje.accounts.authentication.OTPSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["gwanje.core.api.ChokePointPermission"],
     "DEFAULT_PAGINATION_CLASS": "gwanje.core.api.Pagination",
@@ -199,4 +237,6 @@ DEFAULT_DEPLOYMENT = env("GWANJE_DEPLOYMENT", "seongdong")
 
 # GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; Gwanje never passes
 # user-supplied SRS strings to GDAL (geometries are parsed by GEOS from GeoJSON/coordinates).
-SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+# security.W021: HSTS preload is a public-internet list; a control center's host name on a closed
+# network is never submitted to it (HSTS itself is on with GWANJE_HTTPS).
+SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W021"]

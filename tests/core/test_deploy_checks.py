@@ -39,3 +39,4 @@ def test_production_settings_pass():
     )
     assert proc.returncode == 0, proc.stderr
     assert "gwanje.E0" not in proc.stderr
+    assert "no issues" in proc.stdout + proc.stderr, proc.stdout + proc.stderr  # clean: not even warnings
