@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,7 +71,11 @@ def incident_detail(request, pk: int):
                 messages.success(
                     request,
                     _("Video grant #%(id)s: %(n)s cameras until %(t)s.")
-                    % {"id": grant.pk, "n": grant.cameras.count(), "t": grant.expires_at.strftime("%H:%M")},
+                    % {
+                        "id": grant.pk,
+                        "n": grant.cameras.count(),
+                        "t": timezone.localtime(grant.expires_at).strftime("%H:%M"),
+                    },
                 )
                 return redirect("situations:incident_detail", pk=incident.pk)
     grants = visible_grants(request.user).filter(incident=incident)
