@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "gwanje.registry",
     "gwanje.audit",
     "gwanje.situations",
+    "gwanje.video",
     "gwanje.deployments",
 ]
 
@@ -95,7 +96,13 @@ TEMPLATES = [
 DATABASE_URL = env("GWANJE_DATABASE_URL", f"spatialite:///{DATA_DIR / 'gwanje.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("spatialite"):
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    # IMMEDIATE: a transaction takes the write lock when it begins, so one that reads and then
+    # writes (the access-log chain head, grants) waits for others instead of failing "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     _test_name = env("GWANJE_TEST_DATABASE_NAME", "")
     if _test_name:
@@ -186,6 +193,9 @@ if env_bool("GWANJE_HTTPS", False):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = False
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma-separated). The client IP of the
+# access log and of the IP allow-lists is REMOTE_ADDR unless the request came through one of these.
+TRUSTED_PROXIES = env_list("GWANJE_TRUSTED_PROXIES", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -231,6 +241,12 @@ AUDIT_RETENTION_DAYS = max(730, int(env("GWANJE_AUDIT_RETENTION_DAYS", "730")))
 PERMISSION_HISTORY_RETENTION_DAYS = max(1095, int(env("GWANJE_PERMISSION_HISTORY_RETENTION_DAYS", "1095")))
 # Daily anchors (the day's last hash of each chain) are also written here, outside the database.
 AUDIT_ANCHOR_DIR = Path(env("GWANJE_AUDIT_ANCHOR_DIR", str(DATA_DIR / "audit-anchors"))).resolve()
+
+# Video: recordings under the data dir (segments behind gwanje.video.storage), fMP4 segment length.
+VIDEO_DIR = Path(env("GWANJE_VIDEO_DIR", str(DATA_DIR / "video"))).resolve()
+SEGMENT_SECONDS = int(env("GWANJE_SEGMENT_SECONDS", "10"))
+# Below this share of free space on the recording disk the disk-low alarm is raised.
+DISK_LOW_WATER_PERCENT = float(env("GWANJE_DISK_LOW_WATER_PERCENT", "10"))
 
 # The deployment loaded on first run by `gwanje run` / `make run`.
 DEFAULT_DEPLOYMENT = env("GWANJE_DEPLOYMENT", "seongdong")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("registry/import/", include("gwanje.registry.urls_import")),
     path("audit/", include("gwanje.audit.urls")),
     path("situations/", include("gwanje.situations.urls")),
+    path("video/", include("gwanje.video.urls")),
     path("api/v1/", include("gwanje.api_urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),

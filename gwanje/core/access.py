@@ -68,6 +68,8 @@ def video_decision(user, action: str, camera, *, start=None, end=None, now=None)
 
     if not permissions.restrict(user, "registry.view", Camera.objects.filter(pk=camera.pk)).exists():
         return Decision(False, "scope")
+    if action != "video.live" and (start is None or end is None):
+        raise ValueError("recorded video is decided for a period: give start and end")
     if needs_grant(user, action):
         if _grant_check is None:
             return Decision(False, "no_grant")

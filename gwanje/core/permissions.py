@@ -41,6 +41,8 @@ ACTIONS: dict[str, Any] = {
     "video.live": _("Watch live video"),
     "video.playback": _("Play back recorded video"),
     "video.export": _("Export or download recorded video and snapshots"),
+    "video.faults": _("See camera health, recording faults and video alarms"),
+    "video.holds": _("Place and release legal holds on recorded video"),
     "incidents.view": _("View incidents"),
     "incidents.manage": _("Open and close incidents"),
     "grants.create": _("Request an incident-bound video grant (police)"),
@@ -57,13 +59,15 @@ _WATCH = {"video.live", "video.playback", "incidents.view"}
 # Police roles: every video action is further bound to an open incident grant (see GRANT_BOUND).
 _POLICE = _VIEW | _WATCH | {"grants.create"}
 MATRIX: dict[str, set[str]] = {
-    R.MONITORING_AGENT: _VIEW | _WATCH | {"incidents.manage"},
+    R.MONITORING_AGENT: _VIEW | _WATCH | {"incidents.manage", "video.faults"},
     R.SUPERVISOR: _VIEW
     | _WATCH
     | {
         "registry.export",
         "accounts.view",
         "video.export",
+        "video.faults",
+        "video.holds",
         "incidents.manage",
         "grants.view_all",
         "grants.revoke",
@@ -82,13 +86,15 @@ MATRIX: dict[str, set[str]] = {
         "accounts.view",
         "accounts.manage",
         "admin.access",
+        "video.faults",
     },
     # Row-scoped to the manager's own department (see the registry's scopes).
     R.DEPARTMENT_MANAGER: _VIEW | {"registry.change", "registry.import", "registry.export"},
     R.POLICE_STATIONED: _POLICE,
     R.POLICE_112: _POLICE,
     R.POLICE_INVESTIGATOR: _POLICE | {"video.export"},
-    R.CONTRACTOR: _VIEW,
+    # Maintenance contractors fix cameras: they see faults, not video.
+    R.CONTRACTOR: _VIEW | {"video.faults"},
     R.SYSTEM_ADMIN: set(ACTIONS),
 }
 # Roles whose video actions need a live incident grant for the camera (agreement Art. 9⑤).

@@ -120,6 +120,12 @@ def create_grant(
         errors["hours"] = _("A grant lasts at most %(n)s hours.") % {"n": MAX_GRANT_HOURS}
     if not incident.is_open:
         errors["incident"] = _("The incident is closed: no new video grants.")
+    elif any(
+        g.state() == GrantState.ACTIVE for g in incident.grants.filter(user=user, revoked_at__isnull=True)
+    ):
+        # One live grant per user and incident: a wider radius or a longer time means revoking the
+        # current one first, so every grant's reason stays on record.
+        errors["incident"] = _("You already hold an active video grant for this incident; revoke it first.")
     if errors:
         raise ValidationError(errors)
     now = timezone.now()

@@ -20,6 +20,7 @@ from gwanje.situations.models import VideoGrant
 
 pytestmark = pytest.mark.django_db
 GEOD = Geod(ellps="WGS84")
+HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -72,8 +73,9 @@ def test_police_without_a_grant_are_refused_and_the_refusal_is_logged(police_off
     camera = Camera.objects.order_by("pk").first()
     decision = access.authorize_video(police_officer, "video.live", camera)
     assert not decision.allowed and decision.reason == "no_grant"
+    now = timezone.now()
     with pytest.raises(PermissionDenied):
-        access.require_video(police_officer, "video.playback", camera)
+        access.require_video(police_officer, "video.playback", camera, start=now - HOUR, end=now)
     records = list(
         AccessLog.objects.filter(username=police_officer.username).values_list("result", "subject_type")
     )
@@ -135,9 +137,23 @@ def test_expiry_revocation_and_closing_the_incident_cut_access_at_once(
 def test_district_roles_need_no_grant_and_others_have_no_video(agent, parks_manager, make_user):
     camera = Camera.objects.order_by("pk").first()
     assert access.video_decision(agent, "video.live", camera).reason == "role"
-    assert not access.video_decision(agent, "video.export", camera).allowed  # agents do not export
+    now = timezone.now()
+    assert not access.video_decision(
+        agent, "video.export", camera, start=now - HOUR, end=now
+    ).allowed  # no export
+    with pytest.raises(ValueError):  # recorded video is always decided for a period
+        access.video_decision(agent, "video.playback", camera)
     assert not access.video_decision(parks_manager, "video.live", camera).allowed
     assert not access.video_decision(make_user(Role.CONTRACTOR), "video.live", camera).allowed
+
+
+def test_one_active_grant_per_user_and_incident(police_officer, incident):
+    first = _grant(police_officer, incident)
+    with pytest.raises(ValidationError) as err:
+        _grant(police_officer, incident, radius_m=1000)
+    assert "incident" in err.value.message_dict
+    services.revoke_grant(actor=police_officer, grant=first)
+    assert _grant(police_officer, incident, radius_m=1000).radius_m == 1000
 
 
 def test_grant_requests_are_validated(police_officer, agent, incident):

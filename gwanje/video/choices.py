@@ -1,0 +1,47 @@
+from django.utils.translation import gettext_lazy as _
+
+from gwanje.core.choices import ChoiceSet
+
+
+class Stream(ChoiceSet):
+    MAIN = "main"
+    SUB = "sub"
+
+    CHOICES = [
+        (MAIN, _("Main stream"), "#1e88e5"),
+        (SUB, _("Sub stream"), "#90caf9"),
+    ]
+
+
+class FaultReason(ChoiceSet):
+    """Why a camera is not recorded (from the recorder's ffmpeg)."""
+
+    CONNECTION_REFUSED = "connection_refused"
+    AUTH_FAILURE = "auth_failure"
+    TIMEOUT = "timeout"
+    NO_VIDEO = "no_video"
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    STALLED = "stalled"
+    NO_URL = "no_url"
+    OTHER = "other"
+
+    CHOICES = [
+        (CONNECTION_REFUSED, _("Connection refused"), "#d32f2f"),
+        (AUTH_FAILURE, _("Authentication failure"), "#c2185b"),
+        (TIMEOUT, _("Timeout"), "#f57c00"),
+        (NO_VIDEO, _("No video stream"), "#7b1fa2"),
+        (UNSUPPORTED_CODEC, _("Unsupported codec"), "#5d4037"),
+        (STALLED, _("Stalled"), "#fbc02d"),
+        (NO_URL, _("No stream URL"), "#616161"),
+        (OTHER, _("Other error"), "#424242"),
+    ]
+
+
+class AlarmKind(ChoiceSet):
+    DISK_LOW = "disk_low"
+    RETENTION_BLOCKED = "retention_blocked"
+
+    CHOICES = [
+        (DISK_LOW, _("Recording disk low"), "#d32f2f"),
+        (RETENTION_BLOCKED, _("Retention cannot free space"), "#f57c00"),
+    ]
