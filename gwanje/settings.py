@@ -200,7 +200,7 @@ TRUSTED_PROXIES = env_list("GWANJE_TRUSTED_PROXIES", [])
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "gwanje.accounts.authentication.GwanjeTokenAuthentication",
         # Session, refusing a session that still owes its second factor (403 mfa_required).
         "gwanje.accounts.authentication.OTPSessionAuthentication",
     ],

@@ -2,7 +2,13 @@
 
 Account writes go through gwanje.accounts.services (save_account, set_password, unlock, reset_mfa,
 save_network_policy), which write the permission-change history: nothing here saves a user or its
-roles directly.
+roles directly. Two writes the history could not follow are not offered at all:
+
+- roles (auth groups) are read-only: they are created by migration (0002_seed_roles), and their
+  names are the role codes the permission matrix keys on, so renaming one would swap rights with
+  no record;
+- accounts are never deleted, but deactivated ("active" unticked: recorded as `deactivated`), so
+  that the access log and the histories stay attributable to a person (PIPA).
 """
 
 from django.contrib import admin, messages
@@ -82,6 +88,9 @@ class UserAdmin(AccountsAdminMixin, BaseUserAdmin, ChokePointAdmin):
             fields.append("is_superuser")  # only a superuser makes another
         return fields
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate instead (recorded); see the module docstring
+
     @admin.display(boolean=True, description=_("locked"))
     def is_locked(self, obj: User) -> bool:
         return security.is_locked(obj)
@@ -128,8 +137,9 @@ class UserAdmin(AccountsAdminMixin, BaseUserAdmin, ChokePointAdmin):
 
     @admin.action(description=_("Reset the second factor of the selected accounts"), permissions=["change"])
     def reset_second_factor(self, request, queryset):
+        actor = request.user  # resetting one's own second factor logs this request out midway
         with transaction.atomic():
-            done = sum(services.reset_mfa(user, actor=request.user, request=request) for user in queryset)
+            done = sum(services.reset_mfa(user, actor=actor, request=request) for user in queryset)
         self.message_user(
             request,
             ngettext(
@@ -147,7 +157,16 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class RoleAdmin(AccountsAdminMixin, BaseGroupAdmin, ChokePointAdmin):
-    pass
+    """Roles are seeded by migration and shown read-only (see the module docstring)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(RoleNetworkPolicy)

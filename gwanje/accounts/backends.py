@@ -4,12 +4,21 @@ page, `Client.login`) passes the lockout, the IP allow-list and the login-event 
 Why a refusal happened is left on the request (`request.gwanje_login_refusal`: "locked" or
 "ip_not_allowed") for the login form's message; a wrong password and an unknown user name look
 the same to the person signing in.
+
+A password that passed is marked on the request too (`request.gwanje_credentials_checked`): when
+django.contrib.auth.login() then signs the session in, `password_step_done` lets that session
+enrol a second factor (security.MAY_ENROL). A session signed in any other way (force_login)
+cannot enrol.
 """
 
 from __future__ import annotations
 
+import time
+
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_logged_in
 from django.db.models import Exists, OuterRef, Subquery
+from django.dispatch import receiver
 
 from gwanje.accounts import security, services
 from gwanje.accounts.models import RoleNetworkPolicy, User
@@ -17,6 +26,7 @@ from gwanje.audit.services import client_ip
 from gwanje.core.permissions import requires_mfa
 
 REFUSAL_ATTR = "gwanje_login_refusal"
+CREDENTIALS_CHECKED_ATTR = "gwanje_credentials_checked"
 
 
 def _refuse(request, code: str) -> None:
@@ -70,12 +80,31 @@ class GwanjeBackend(ModelBackend):
                 username=username, user=user, reason="inactive", request=request, count=False
             )
             return None
-        if not requires_mfa(user):
-            services.login_succeeded(user, request=request)
+        if not requires_mfa(user) and not services.login_succeeded(user, request=request):
+            # Locked by a concurrent attempt since check_lock() above.
+            services.login_failed(username=username, user=user, reason="locked", request=request, count=False)
+            _refuse(request, "locked")
+            return None
         # With a second factor the sign-in completes at the code step (views.otp_verify); the
         # failures are not reset before, so wrong codes keep counting towards the lock.
+        if request is not None:
+            setattr(request, CREDENTIALS_CHECKED_ATTR, True)
         return user
 
     def get_user(self, user_id):
         user = session_user_queryset().filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+@receiver(user_logged_in, dispatch_uid="gwanje.accounts.password_step_done")
+def password_step_done(sender, request, user, **kwargs) -> None:
+    """After login(): a session signed in by this backend's password check, for an account that
+    requires a second factor, may enrol one until its code step completes; any other session may
+    not (a stale mark from an earlier sign-in in the same session is removed)."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return
+    if getattr(request, CREDENTIALS_CHECKED_ATTR, False) and requires_mfa(user):
+        session[security.MAY_ENROL] = int(time.time())
+    else:
+        session.pop(security.MAY_ENROL, None)

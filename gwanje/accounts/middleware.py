@@ -9,12 +9,15 @@
   check), in this order:
   1. idle (GWANJE_SESSION_IDLE_MINUTES) and absolute (GWANJE_SESSION_MAX_HOURS) session timeouts:
      log out, then pages redirect to the login page with a message and API requests continue
-     anonymous (401);
+     anonymous (401). A request with `X-Gwanje-Poll: 1` (a page polling on a timer) is checked
+     like any other but does not count as activity;
   2. the IP allow-list of the user's roles: log out, 403;
   3. the second factor: an account that requires one and whose session is not verified is sent to
      the code step (pages; the API answers 403 itself, see authentication.py);
   4. an expired password: pages redirect to the password change page.
-Token-authenticated API requests have no session and pass untouched.
+Token-authenticated API requests have no session and pass untouched here: the lock, the IP
+allow-list and the second-factor rule are checked for them by
+`authentication.GwanjeTokenAuthentication`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from gwanje.audit.services import client_ip
 from gwanje.core.permissions import requires_mfa
 
 _MISSING = object()
+POLL_HEADER = "X-Gwanje-Poll"
 
 
 class OTPMiddleware(BaseOTPMiddleware):
@@ -65,6 +69,12 @@ def _is_api(request) -> bool:
 
 def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def _is_poll(request) -> bool:
+    """A request the page makes by itself on a timer (`hx-headers='{"X-Gwanje-Poll": "1"}'` on
+    every polling element): not the user's activity, so it does not restart the idle clock."""
+    return request.headers.get(POLL_HEADER) == "1"
 
 
 def _redirect(request, url: str, *, with_next: bool = True) -> HttpResponse:
@@ -116,7 +126,7 @@ class AccountSecurityMiddleware:
         expired = security.session_expiry(session, now)
         if expired:
             return self._session_ended(request, expired)
-        if now - session[security.SEEN_AT] >= security.SEEN_GRANULARITY:
+        if not _is_poll(request) and now - session[security.SEEN_AT] >= security.SEEN_GRANULARITY:
             session[security.SEEN_AT] = int(now)
 
         if not security.ip_allowed(user, client_ip(request)):

@@ -20,6 +20,10 @@ from gwanje.core.permissions import roles_of
 LOGIN_AT = "gwanje_login_at"  # epoch seconds of the password step
 SEEN_AT = "gwanje_seen_at"  # epoch seconds of the last request
 SEEN_GRANULARITY = 15  # seconds: the session is rewritten at most this often for activity
+# Epoch seconds of a password step whose second-factor step is still to do: only such a session
+# may enrol a new device (set at a password login of an account that requires a second factor,
+# removed when the code step completes).
+MAY_ENROL = "gwanje_may_enrol"
 
 
 # --- lockout --------------------------------------------------------------------------------

@@ -236,13 +236,25 @@ def login_failed(*, username: str, user: User | None, reason: str, request=None,
 
 
 @transaction.atomic
-def login_succeeded(user: User, *, request=None) -> None:
+def login_succeeded(user: User, *, request=None) -> bool:
     """The sign-in is complete (password, and the second factor where required): the consecutive
-    failures start again from zero."""
-    if user.failed_logins or user.locked_at:
-        User.objects.filter(pk=user.pk).update(failed_logins=0, locked_at=None)
-        user.failed_logins, user.locked_at = 0, None
+    failures start again from zero and the success is logged.
+
+    An active lock is never cleared here: False (nothing written, nothing logged) when the account
+    is locked — it may have been locked by another session since the password step; the caller
+    refuses the sign-in. A lock whose time has run out is lifted and the unlock recorded."""
+    row = User.objects.select_for_update().get(pk=user.pk)
+    if security.is_locked(row):
+        user.failed_logins, user.locked_at = row.failed_logins, row.locked_at
+        return False
+    if row.locked_at is not None:  # the lock ran out
+        _unlock_row(row, actor=None, request=request, why="timeout")
+    elif row.failed_logins:
+        row.failed_logins = 0
+        row.save(update_fields=["failed_logins"])
+    user.failed_logins, user.locked_at = 0, None
     audit.record_login(username=user.get_username(), user=user, success=True, request=request)
+    return True
 
 
 def check_lock(user: User, *, request=None) -> bool:
@@ -322,10 +334,39 @@ def confirm_totp_enrolment(device, *, request=None) -> None:
     )
 
 
+def end_sessions(user: User, *, request=None) -> int:
+    """Delete every unexpired session signed in as `user`; the number deleted. When one of them is
+    `request`'s own, the request is logged out too (its session must not be saved again).
+
+    Sessions are found by decoding each stored session (the database-backed session engines:
+    `db`, the default, and `cached_db`; deleted through the engine, so a cached copy goes too). A
+    control center has hundreds of sessions, not millions: one pass is cheap and needs no index
+    of sessions per user."""
+    from importlib import import_module
+
+    from django.contrib.auth import SESSION_KEY, logout
+    from django.contrib.sessions.models import Session
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    uid = str(user.pk)
+    keys = [
+        session.session_key
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(session.get_decoded().get(SESSION_KEY)) == uid
+    ]
+    for key in keys:
+        store(session_key=key).delete()
+    own = getattr(request, "session", None)
+    if own is not None and own.session_key in keys:
+        logout(request)
+    return len(keys)
+
+
 @transaction.atomic
 def reset_mfa(user: User, actor, *, request=None) -> bool:
-    """Delete the account's second-factor devices: the next sign-in enrols a new one, and sessions
-    verified with the old device must verify again. False when there was nothing to reset."""
+    """Delete the account's second-factor devices and end all its sessions: the user logs in again
+    with the password and enrols a new device (a leftover session cannot enrol one). False when
+    there was nothing to reset."""
     from django_otp import devices_for_user
 
     devices = list(devices_for_user(user, confirmed=None))
@@ -334,12 +375,13 @@ def reset_mfa(user: User, actor, *, request=None) -> bool:
     had_confirmed = any(d.confirmed for d in devices)
     for device in devices:
         device.delete()
+    ended = end_sessions(user, request=request)
     audit.record_change(
         actor=actor,
         action="mfa_reset",
         subject_user=user,
         before={"totp": had_confirmed, "devices": len(devices)},
-        after={"totp": False, "devices": 0},
+        after={"totp": False, "devices": 0, "sessions_ended": ended},
         request=request,
     )
     return True

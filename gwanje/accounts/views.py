@@ -29,6 +29,7 @@ from django_otp import login as otp_login
 
 from gwanje.accounts import security, services
 from gwanje.accounts.forms import LoginForm, OTPTokenForm, locked_message
+from gwanje.accounts.models import User
 from gwanje.audit import services as audit
 from gwanje.core.permissions import requires_mfa
 
@@ -77,9 +78,37 @@ def notify_login_summary(request, user) -> None:
         messages.info(request, text)
 
 
+def _refuse_locked(request, user):
+    """The account is locked (perhaps by wrong codes or passwords in another session): the attempt
+    is logged ("locked"), this session ends, the login page says why."""
+    services.login_failed(
+        username=user.get_username(), user=user, reason="locked", request=request, count=False
+    )
+    logout(request)
+    messages.error(request, locked_message())
+    return redirect("accounts:login")
+
+
+def _locked(request) -> bool:
+    """True when the session's account is locked now (the row is read again: another session may
+    have locked it since this one's password step). A lock whose time has run out is lifted."""
+    return services.check_lock(User.objects.get(pk=request.user.pk), request=request)
+
+
+def _password_again(request):
+    """A session without a fresh password step may not enrol a second factor (e.g. one verified
+    with a device that has since been reset): it ends, and the user logs in again."""
+    logout(request)
+    messages.info(request, _("Log in again with your password to set up your second factor."))
+    return redirect("accounts:login")
+
+
 def _complete(request, user):
-    """The last step of a sign-in: reset the failures, log it, show the summary."""
-    services.login_succeeded(user, request=request)
+    """The last step of a sign-in: reset the failures, log it, show the summary. Refused when the
+    account was locked meanwhile (login_succeeded never clears an active lock)."""
+    request.session.pop(security.MAY_ENROL, None)  # enrolment is closed from now on
+    if not services.login_succeeded(user, request=request):
+        return _refuse_locked(request, user)
     notify_login_summary(request, user)
     return HttpResponseRedirect(_next_url(request))
 
@@ -130,6 +159,8 @@ def otp_verify(request):
     if done is not None:
         return done
     user = request.user
+    if _locked(request):
+        return _refuse_locked(request, user)
     device = services.confirmed_totp_device(user)
     if device is None:
         return redirect(_with_next(reverse("accounts:otp_enrol"), request))
@@ -168,8 +199,12 @@ def otp_enrol(request):
     if done is not None:
         return done
     user = request.user
+    if _locked(request):
+        return _refuse_locked(request, user)
     if services.confirmed_totp_device(user) is not None:
         return redirect(_with_next(reverse("accounts:otp_verify"), request))
+    if security.MAY_ENROL not in request.session:
+        return _password_again(request)
     device = services.start_totp_enrolment(user)
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

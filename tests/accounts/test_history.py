@@ -178,3 +178,51 @@ def test_password_set_by_an_administrator(admin, it_admin, make_user):
     record = changes(user, "password_set").get()
     assert record.actor_id == it_admin.pk and json.loads(record.after) == {"usable": True, "own": False}
     assert new not in record.after and new not in record.before
+
+
+# --- roles are read-only and accounts are never deleted in the back office (review, finding 3) ---
+ROLES = "/admin/auth/group/"
+
+
+@pytest.fixture
+def superuser_admin(client_for, make_user):
+    root = make_user(Role.SYSTEM_ADMIN)
+    User.objects.filter(pk=root.pk).update(is_superuser=True)
+    c = client_for(User.objects.get(pk=root.pk))
+    c.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return c
+
+
+@pytest.mark.parametrize("who", ["admin", "superuser_admin"])
+def test_roles_are_read_only_in_the_back_office(request, who, seongdong):
+    c = request.getfixturevalue(who)
+    role = Group.objects.get(name=Role.MONITORING_AGENT)
+    permissions = set(role.permissions.values_list("pk", flat=True))
+    assert c.get(ROLES).status_code == 200
+    page = c.get(f"{ROLES}{role.pk}/change/")
+    assert page.status_code == 200 and 'name="name"' not in page.content.decode()  # shown, not editable
+    assert c.get(f"{ROLES}add/").status_code == 403
+    r = c.post(f"{ROLES}add/", {"name": "new-role"})
+    assert r.status_code == 403 and not Group.objects.filter(name="new-role").exists()
+    r = c.post(f"{ROLES}{role.pk}/change/", {"name": Role.SYSTEM_ADMIN + "-x", "permissions": []})
+    assert r.status_code == 403
+    assert c.post(f"{ROLES}{role.pk}/delete/", {"post": "yes"}).status_code == 403
+    r = c.post(ROLES, {"action": "delete_selected", "_selected_action": [role.pk], "post": "yes"})
+    role.refresh_from_db()
+    assert role.name == Role.MONITORING_AGENT
+    assert set(role.permissions.values_list("pk", flat=True)) == permissions
+    assert Group.objects.filter(name__in=Role.values()).count() == len(Role.values())
+
+
+@pytest.mark.parametrize("who", ["admin", "superuser_admin"])
+def test_accounts_cannot_be_deleted_in_the_back_office(request, who, make_user):
+    c = request.getfixturevalue(who)
+    user = make_user(Role.CONTRACTOR)
+    assert c.get(f"{USERS}{user.pk}/delete/").status_code == 403
+    assert c.post(f"{USERS}{user.pk}/delete/", {"post": "yes"}).status_code == 403
+    listing = c.get(USERS).content.decode()
+    assert 'value="delete_selected"' not in listing
+    c.post(USERS, {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"})
+    assert User.objects.filter(pk=user.pk).exists()
+    change = c.get(f"{USERS}{user.pk}/change/").content.decode()
+    assert f"{USERS}{user.pk}/delete/" not in change  # no delete link; deactivate instead

@@ -79,11 +79,51 @@ def test_htmx_requests_are_sent_to_the_login_page(signed_in):
     assert r.status_code == 204 and r["HX-Redirect"].startswith("/accounts/login/")
 
 
-def test_token_auth_has_no_session_clock(settings, it_admin):
+def test_token_auth_has_no_session_clock(settings, parks_manager):
+    """Tokens are for integration accounts (no second factor; see test_tokens.py)."""
     out = io.StringIO()
-    call_command("create-api-token", it_admin.username, stdout=out)
+    call_command("create-api-token", parks_manager.username, stdout=out)
     c = Client(headers={"authorization": f"Token {out.getvalue().strip()}"})
     settings.SESSION_IDLE_MINUTES = 1
     assert c.get("/api/v1/cameras/", {"page_size": 1}).status_code == 200
-    # a token client needs no second factor either (integrations)
-    assert c.get("/api/v1/organisations/").status_code == 200
+    assert c.get("/api/v1/cameras/", {"page_size": 1}).status_code == 200
+
+
+# --- polling is not activity (review, finding 5) ------------------------------------------------
+POLL = {"x-gwanje-poll": "1", "hx-request": "true"}
+
+
+def test_polls_do_not_count_as_activity(settings, signed_in):
+    """The grants board polls every 5 s with `X-Gwanje-Poll: 1`: the idle timeout still fires."""
+    settings.SESSION_IDLE_MINUTES = 30
+    shift(signed_in, seen_at=20 * 60)
+    seen = signed_in.session[SEEN_AT]
+    for _ in range(3):
+        assert signed_in.get("/", headers=POLL).status_code == 200
+    assert signed_in.session[SEEN_AT] == seen  # the clock did not restart
+    shift(signed_in, seen_at=31 * 60)
+    r = signed_in.get("/", headers=POLL)
+    assert r.status_code == 204 and r["HX-Redirect"].startswith("/accounts/login/")
+    assert signed_in.get("/").status_code == 302  # logged out for good
+
+
+def test_a_poll_without_htmx_after_the_timeout_is_redirected(signed_in):
+    shift(signed_in, seen_at=3 * 3600)
+    r = signed_in.get("/registry/cameras/", headers={"x-gwanje-poll": "1"})
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
+
+
+def test_a_poll_to_the_api_after_the_timeout_is_401(signed_in):
+    shift(signed_in, seen_at=3 * 3600)
+    r = signed_in.get("/api/v1/cameras/", {"page_size": 1}, headers={"x-gwanje-poll": "1"})
+    assert r.status_code == 401
+
+
+def test_other_requests_still_count(settings, signed_in):
+    settings.SESSION_IDLE_MINUTES = 30
+    shift(signed_in, seen_at=20 * 60)
+    signed_in.get("/", headers={"hx-request": "true"})  # an htmx request the user caused
+    assert time.time() - signed_in.session[SEEN_AT] < 5
+    shift(signed_in, seen_at=20 * 60)
+    signed_in.get("/", headers={"x-gwanje-poll": "0"})
+    assert time.time() - signed_in.session[SEEN_AT] < 5

@@ -1,7 +1,9 @@
 """`gwanje create-api-token USERNAME [--rotate]`: print the user's API token (created when missing).
 
 Integrations send it as `Authorization: Token <key>`; the token acts with the user's roles, so give
-integrations an account of their own with only the roles they need.
+integrations an account of their own with only the roles they need. An account whose roles require
+a second factor cannot use a token (the API refuses it, docs/authentication.md): the command still
+prints it, with a warning.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from gwanje.accounts import services
 from gwanje.accounts.models import User
+from gwanje.core.permissions import requires_mfa
 
 
 class Command(BaseCommand):
@@ -30,3 +33,11 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(key)
+        if requires_mfa(user):
+            self.stderr.write(
+                _(
+                    "Warning: %(username)s has roles that require a second factor; the API refuses "
+                    "tokens of such accounts. Use an integration account without those roles."
+                )
+                % {"username": username}
+            )
