@@ -15,7 +15,10 @@ rows, without model instances, so that it checks well over 100,000 records/s). A
 that both agree.
 
 - `seq`, ids: decimal; `at`: UTC with milliseconds, "2026-11-24T01:00:00.123Z";
-- `ip`: the address in its standard text form (PostgreSQL `host(inet)`, Python `ipaddress`);
+- `ip`: the text Django stores (GenericIPAddressField: IPv4 dotted, IPv6 through
+  `django.utils.ipv6.clean_ipv6_address`, so IPv4-mapped as `::ffff:10.1.2.3`). PostgreSQL's
+  `host(inet)` says the same except for the deprecated IPv4-compatible `::a.b.c.d` (`::/96` from
+  `::0.1.0.0` on), which Django writes in hex (`::102:304`): `content_sql()` writes those in hex;
 - JSON (before/after of a permission change): canonical JSON, see `canonical_json()`.
 """
 
@@ -139,7 +142,12 @@ def _sql_expr(column: str, kind: str, vendor: str) -> str:
     if kind == "int":
         return f"COALESCE(CAST({q} AS TEXT), '')"
     if kind == "ip" and vendor == "postgresql":
-        return f"COALESCE(host({q}), '')"
+        # host() but for the IPv4-compatible ::a.b.c.d, which Django (and so SQLite) writes in hex.
+        n = f"({q} - '::'::inet)"
+        return (
+            f"COALESCE(CASE WHEN family({q}) = 6 AND {q} << '::/96'::inet AND {q} >= '::0.1.0.0'::inet "
+            f"THEN '::' || to_hex({n} >> 16) || ':' || to_hex({n} & 65535) ELSE host({q}) END, '')"
+        )
     return f"COALESCE({q}, '')"
 
 

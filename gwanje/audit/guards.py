@@ -6,8 +6,12 @@
   other connection ever sees a table without them.
 - PostgreSQL: one plpgsql trigger function raising on UPDATE, DELETE and TRUNCATE, except DELETE
   and TRUNCATE while `gwanje.audit_purge` is 'on' (set with SET LOCAL by the purge and by flush,
-  so only for their own transaction). The triggers bind the table owner too; the application role
-  additionally lacks UPDATE/DELETE/TRUNCATE (see pgrole.py, deploy/postgres-app-role.sql).
+  so only for their own transaction) *and* the current role has the table owner's privileges
+  (pg_has_role(current_user, owner, 'USAGE'): the owner, a member of it, a superuser). Any role
+  may set a custom setting, so the setting alone lifts nothing: a role granted DELETE or TRUNCATE
+  by mistake is still refused. The triggers bind the table owner too; the application role
+  additionally lacks UPDATE/DELETE/TRUNCATE (see pgrole.py, deploy/postgres-app-role.sql). The
+  owner can drop the triggers: against the owner, the hash chain and the anchors are what count.
 
 Django's SQLite table rebuild (an AlterField on one of these tables) drops the triggers: a
 migration that alters an audit table must call `install(schema_editor.connection)` again
@@ -32,10 +36,16 @@ APPEND_ONLY_TABLES = (
 # The tables whose oldest rows the purge may delete.
 PURGEABLE_TABLES = ("audit_accesslog", "audit_permissionchange", "audit_loginevent")
 
+# The same text as migration 0003 installs (tests/audit/test_guards.py compares the installed one).
+# search_path is fixed so that no function or operator of the caller's schemas takes part.
 PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION gwanje_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION gwanje_audit_append_only() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF TG_OP IN ('DELETE', 'TRUNCATE') AND current_setting('gwanje.audit_purge', true) = 'on' THEN
+    IF TG_OP IN ('DELETE', 'TRUNCATE')
+       AND current_setting('gwanje.audit_purge', true) = 'on'
+       AND pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'USAGE')
+    THEN
         IF TG_LEVEL = 'ROW' THEN
             RETURN OLD;
         END IF;
@@ -43,7 +53,8 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'append-only: % on % is not allowed', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'raise_exception',
-              HINT = 'Audit records are never changed; old ones are removed only by gwanje audit purge.';
+              HINT = 'Audit records are never changed; old ones are removed only by gwanje audit purge, '
+                     'run as the owner of the tables.';
 END;
 $$;
 """

@@ -14,11 +14,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from gwanje.audit import chain
 from gwanje.audit.choices import AccessAction, AccessResult, ChangeAction
@@ -39,32 +42,67 @@ _HEAD = ChainHead._meta.db_table
 
 # --- request helpers --------------------------------------------------------------------------
 def _normal_ip(value: str | None) -> str | None:
+    """An address in the text the database stores and returns, or None when it is not one.
+
+    IPv6 goes through the very function GenericIPAddressField (unpack_ipv4=False) applies before
+    saving: an IPv4-mapped address becomes ::ffff:10.1.2.3 — also what PostgreSQL's host() says,
+    and not Python's ::ffff:a01:203. The chain hashes this text, so it must be the stored text."""
     if not value:
         return None
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
         value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # v4:port
+        value = value.split(":", 1)[0]
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         return None
+    if address.version == 4:
+        return str(address)
+    if address.scope_id:  # fe80::1%eth0: the zone is local to the server, and inet refuses it
+        address = ipaddress.IPv6Address(value.split("%", 1)[0])
+    return clean_ipv6_address(str(address), unpack_ipv4=False)
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
+    except ValueError as e:
+        raise ImproperlyConfigured(f"GWANJE_TRUSTED_PROXIES: {e}") from None
+
+
+def _is_trusted(ip: str, networks) -> bool:
+    address = ipaddress.ip_address(ip)
+    if address.version == 6 and address.ipv4_mapped:  # a dual-stack socket's view of an IPv4 peer
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
 
 
 def client_ip(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or, only behind our proxy (settings.SECURE_PROXY_SSL_HEADER
-    set), the last hop of X-Forwarded-For (the address our proxy saw; earlier hops are the
-    client's own claims)."""
+    """The client's address, as stored in the access log and checked by the IP allow-lists.
+
+    REMOTE_ADDR, unless it lies in one of settings.TRUSTED_PROXIES (GWANJE_TRUSTED_PROXIES): then
+    X-Forwarded-For is read from the right, skipping the addresses of trusted proxies, and the
+    first other address is the client (everything left of it is what the client claims). A header
+    holding only trusted proxies gives the left-most; none gives REMOTE_ADDR; an entry that is not
+    an address where the client's part starts gives None (unknown, refused by an allow-list)."""
     if request is None:
         return None
     meta = request.META
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [h for h in (p.strip() for p in forwarded.split(",")) if h]
-        if hops:
-            ip = _normal_ip(hops[-1])
-            if ip:
-                return ip
-    return _normal_ip(meta.get("REMOTE_ADDR"))
+    remote = _normal_ip(meta.get("REMOTE_ADDR"))
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", None) or ()))
+    if remote is None or not networks or not _is_trusted(remote, networks):
+        return remote
+    hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    client = remote
+    for hop in reversed(hops):
+        client = _normal_ip(hop)
+        if client is None or not _is_trusted(client, networks):
+            return client
+    return client
 
 
 def _user_agent(request) -> str:

@@ -13,9 +13,16 @@ database, see chain.select_sql), never as model instances, so the check runs wel
 - anchors (table and file): the anchored record is missing or its hash differs; table and file
   disagree.
 
-The chain may start after seq 1 only where `gwanje audit purge` removed its oldest part: the
-first remaining record's prev_hash must then equal the last purged hash, as written in the purge
-record (and in the anchor of that seq, when there is one).
+The chain may start after seq 1 only where `gwanje audit purge` removed its oldest part: a purge
+record in the chain must name exactly that prefix ("seq …..N", N = first remaining seq - 1), and
+the first remaining record's prev_hash must equal the last purged hash it names (and the anchor of
+seq N, when there is one). Anything else is a problem — an anchor matching the first remaining
+record's prev_hash is no excuse, since whoever deletes the oldest records leaves that link intact.
+
+With `--since DAY` the check starts at the first record dated DAY or later and is tied to the
+record before it (the highest seq below): a gap or a prev_hash that does not match is a problem,
+as it is inside the window. When no record lies below, the window must start at seq 1 or where a
+purge record says the chain starts.
 """
 
 from __future__ import annotations
@@ -81,7 +88,8 @@ class Report:
 
 
 def purge_points(name: str) -> dict[int, str]:
-    """{last purged seq: its hash} from the chain's own purge records."""
+    """{last purged seq: its hash} from the chain's own purge records (which the chain itself
+    protects: a purge record is checked like every other record)."""
     with connection.cursor() as cursor:
         if name == chain.ACCESS:
             cursor.execute(
@@ -146,6 +154,48 @@ def _anchor_sources(name: str, report: Report, since: date | None) -> dict[int, 
     return by_seq
 
 
+def _record_below(table: str, seq: int) -> tuple[int, str] | None:
+    """(seq, hash) of the record with the highest seq below `seq`, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT seq, hash FROM "{table}" WHERE seq < %s ORDER BY seq DESC LIMIT 1',  # noqa: S608
+            [seq],
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), row[1]) if row else None
+
+
+def _missing_prefix(
+    name: str, start: int, anchored: dict[int, list[tuple[str, str]]], report: Report
+) -> tuple[str | None, str]:
+    """Nothing lies below seq `start` (> 1): a purge record must name exactly seq ..start-1.
+    Returns the hash the first remaining record's prev_hash must equal, and where it comes from;
+    a missing prefix that no purge record accounts for is a problem."""
+    points = purge_points(name)
+    last_gone = start - 1
+    anchor_hashes = {h for h, _where in anchored.get(last_gone, [])}
+    purged = points.get(last_gone)
+    if purged:
+        if anchor_hashes and anchor_hashes != {purged}:
+            report.add(
+                Problem(last_gone, None, "anchor-mismatch", "the purge record and the anchor disagree")
+            )
+        return purged, f"the purge record of seq ..{last_gone}"
+    covered = max((seq for seq in points if seq < last_gone), default=0)
+    report.add(
+        Problem(
+            start,
+            None,
+            "missing",
+            f"records seq {covered + 1}..{last_gone} are missing and no purge record accounts for them"
+            + (f" (seq ..{covered} were purged)" if covered else ""),
+        )
+    )
+    if anchor_hashes:  # still check that what is left follows on from the anchored record
+        return sorted(anchor_hashes)[0], f"the anchor of seq {last_gone}"
+    return None, ""
+
+
 def verify_chain(name: str, *, since: date | None = None) -> Report:
     if name not in chain.CHAINS:
         raise ValueError(f"unknown chain {name!r}; expected one of: {', '.join(chain.CHAINS)}")
@@ -181,50 +231,36 @@ def verify_chain(name: str, *, since: date | None = None) -> Report:
     report.anchors_checked = sum(len(v) for v in anchored.values())
 
     if start is None:  # nothing (from `since`) to check
-        if not since and head_seq > 0:
+        with connection.cursor() as cursor:  # again: records appended since the first read count
+            cursor.execute(f'SELECT MAX(seq) FROM "{table}"')  # noqa: S608
+            (max_seq,) = cursor.fetchone()
+        if head_seq > (max_seq or 0):
             report.add(
-                Problem(None, None, "missing", f"the chain head names seq {head_seq} but the table is empty")
+                Problem(
+                    head_seq,
+                    None,
+                    "missing",
+                    f"the chain head names seq {head_seq} but the table is empty"
+                    if max_seq is None
+                    else f"the chain head names seq {head_seq} but the last record is seq {max_seq}: "
+                    "the newest records were deleted",
+                )
             )
         report.seconds = time.perf_counter() - t0
         return report
 
-    # What the first checked record's prev_hash must be.
+    # Where the first checked record's seq and prev_hash must come from: the record before it
+    # (with --since), genesis, or a purge record naming exactly the prefix that is gone.
+    expected_seq = start
     expected_prev: str | None
-    if start == 1:
+    below = _record_below(table, start) if since and start > 1 else None
+    if below is not None:
+        expected_seq = below[0] + 1
+        expected_prev, origin = below[1], f"seq {below[0]}"
+    elif start == 1:
         expected_prev, origin = chain.GENESIS, "genesis"
     else:
-        with connection.cursor() as cursor:
-            cursor.execute(f'SELECT hash FROM "{table}" WHERE seq = %s', [start - 1])  # noqa: S608
-            row = cursor.fetchone()
-        if row:
-            expected_prev, origin = row[0], f"seq {start - 1}"
-        else:
-            purged = purge_points(name).get(start - 1)
-            anchor_hashes = {h for h, _where in anchored.get(start - 1, [])}
-            if purged:
-                expected_prev, origin = purged, f"the purge record of seq ..{start - 1}"
-                if anchor_hashes and anchor_hashes != {purged}:
-                    report.add(
-                        Problem(
-                            start - 1, None, "anchor-mismatch", "the purge record and the anchor disagree"
-                        )
-                    )
-            elif anchor_hashes and not since:
-                expected_prev, origin = sorted(anchor_hashes)[0], f"the anchor of seq {start - 1}"
-                report.notes.append(
-                    f"records before seq {start} are gone; no purge record, an anchor matches"
-                )
-            else:
-                expected_prev, origin = None, ""
-                if not since:
-                    report.add(
-                        Problem(
-                            start,
-                            None,
-                            "missing",
-                            f"records seq 1..{start - 1} are missing and no purge record accounts for them",
-                        )
-                    )
+        expected_prev, origin = _missing_prefix(name, start, anchored, report)
     if start > 1:
         report.notes.append(f"starts at seq {start} (previous hash from {origin or 'nowhere'})")
 
@@ -234,7 +270,6 @@ def verify_chain(name: str, *, since: date | None = None) -> Report:
     sha256 = hashlib.sha256
     sql = chain.select_sql(name, connection.vendor, "seq >= %s AND seq <= %s") + f" LIMIT {BATCH}"
     upper = head_seq
-    expected_seq = start
     last_id = -1
     prev_hash = expected_prev
     checked = 0
@@ -266,7 +301,8 @@ def verify_chain(name: str, *, since: date | None = None) -> Report:
                             id_,
                             "prev-hash",
                             "prev_hash does not match the previous record's hash: "
-                            "records were reordered, replaced or removed",
+                            "records were reordered, replaced or removed"
+                            + (f" (the previous hash is from {origin})" if seq == start and origin else ""),
                         )
                     )
                 if id_ < last_id:

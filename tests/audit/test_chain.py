@@ -74,6 +74,34 @@ def test_verify_reads_the_same_canonical_text_as_the_services(agent):
     assert ok, out
 
 
+@pytest.mark.parametrize(
+    "remote,stored",
+    [
+        ("::ffff:10.1.2.3", "::ffff:10.1.2.3"),
+        ("::1.2.3.4", "::102:304"),  # IPv4-compatible: PostgreSQL's host() would say ::1.2.3.4
+        ("::0.1.0.0", "::1:0"),
+        ("::2", "::2"),
+        ("::ffff:0:a01:203", "::ffff:0:a01:203"),
+        ("64:ff9b::10.1.2.3", "64:ff9b::a01:203"),
+        ("fe80::1%eth0", "fe80::1"),
+        ("[2001:db8::1]:8443", "2001:db8::1"),
+        ("10.1.2.3:51000", "10.1.2.3"),
+    ],
+)
+def test_every_address_form_has_one_canonical_text_on_both_sides(remote, stored):
+    request = RequestFactory().get("/", REMOTE_ADDR=remote)
+    r = services.record_access(
+        user=None, action="view", subject_type="camera", subject="c:1", request=request
+    )
+    assert r.ip == stored
+    with connection.cursor() as cursor:
+        cursor.execute(chain.select_sql("access", connection.vendor, "seq = %s"), [r.seq])
+        row = cursor.fetchone()
+    assert row[4] == chain.SEP.join(r.canonical_values())
+    ok, out = run_verify("--chain", "access")
+    assert ok, out
+
+
 def test_record_change_keeps_canonical_json_and_system_actor(agent):
     change = services.record_change(
         actor=None,
@@ -143,15 +171,73 @@ def test_a_missing_chain_head_is_rebuilt_from_the_last_record():
     assert ok, out
 
 
-def test_client_ip_trusts_forwarded_for_only_behind_our_proxy(settings):
-    rf = RequestFactory()
-    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.9")
-    settings.SECURE_PROXY_SSL_HEADER = None
-    assert services.client_ip(request) == "127.0.0.1"
+def test_client_ip_ignores_forwarded_for_without_trusted_proxies(settings):
+    """No GWANJE_TRUSTED_PROXIES: X-Forwarded-For is the client's own claim, whatever else is set."""
+    settings.TRUSTED_PROXIES = []
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    assert services.client_ip(request) == "10.0.0.9"
-    assert services.client_ip(rf.get("/", REMOTE_ADDR="garbage")) is None
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.9")
+    assert services.client_ip(request) == "127.0.0.1"
+    assert services.client_ip(RequestFactory().get("/", REMOTE_ADDR="garbage")) is None
     assert services.client_ip(None) is None
+
+
+def test_client_ip_believes_forwarded_for_from_a_trusted_proxy(settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8", "::1"]
+    settings.SECURE_PROXY_SSL_HEADER = None  # not what decides
+    rf = RequestFactory()
+
+    def ip(remote, forwarded=None):
+        extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+        return services.client_ip(rf.get("/", REMOTE_ADDR=remote, **extra))
+
+    # The right-most address that is not itself a trusted proxy; what is left of it is a claim.
+    assert ip("127.0.0.1", "6.6.6.6, 203.0.113.7, 10.0.0.9") == "203.0.113.7"
+    assert ip("::1", "203.0.113.7") == "203.0.113.7"
+    assert ip("127.0.0.1", " 2001:DB8::7 ,10.1.1.1") == "2001:db8::7"
+    assert ip("127.0.0.1", "[2001:db8::7]:443, 203.0.113.8:5000") == "203.0.113.8"
+    # Only trusted proxies in the header: the left-most of them; no header: the proxy itself.
+    assert ip("127.0.0.1", "10.0.0.5, 10.0.0.9") == "10.0.0.5"
+    assert ip("127.0.0.1") == "127.0.0.1"
+    assert ip("127.0.0.1", "") == "127.0.0.1"
+    # A hop that is not an address where the client's part begins: unknown, never the proxy's.
+    assert ip("127.0.0.1", "garbage, 10.0.0.9") is None
+    assert ip("127.0.0.1", "6.6.6.6, garbage") is None
+
+
+def test_client_ip_ignores_forwarded_for_from_an_untrusted_sender(settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.2", HTTP_X_FORWARDED_FOR="10.20.0.1")
+    assert services.client_ip(request) == "198.51.100.2"
+    request = RequestFactory().get("/", REMOTE_ADDR="::ffff:198.51.100.2", HTTP_X_FORWARDED_FOR="10.20.0.1")
+    assert services.client_ip(request) == "::ffff:198.51.100.2"
+    # A dual-stack socket shows the trusted proxy 127.0.0.1 as ::ffff:127.0.0.1: the same sender.
+    request = RequestFactory().get("/", REMOTE_ADDR="::ffff:127.0.0.1", HTTP_X_FORWARDED_FOR="10.20.0.1")
+    assert services.client_ip(request) == "10.20.0.1"
+
+
+def test_client_ip_refuses_a_bad_trusted_proxy_setting(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/33"]
+    with pytest.raises(ImproperlyConfigured, match="GWANJE_TRUSTED_PROXIES"):
+        services.client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.1"))
+
+
+@pytest.mark.parametrize("remote", ["::ffff:10.1.2.3", "::FFFF:A01:203", "0:0:0:0:0:ffff:10.1.2.3"])
+def test_an_ipv4_mapped_address_is_hashed_as_it_is_stored(agent, remote):
+    """Django stores ::ffff:10.1.2.3 (GenericIPAddressField, unpack_ipv4=False; PostgreSQL's host()
+    says the same): the chain must hash that text, not Python's ::ffff:a01:203."""
+    request = RequestFactory().get("/", REMOTE_ADDR=remote)
+    r = services.record_access(
+        user=agent, action="view", subject_type="camera", subject="camera:1", request=request
+    )
+    change = services.record_change(actor=agent, action="locked", subject_user=agent, request=request)
+    login = services.record_login(username=agent.username, user=agent, success=True, request=request)
+    assert r.ip == change.ip == login.ip == "::ffff:10.1.2.3"
+    assert AccessLog.objects.get(pk=r.pk).ip == r.ip
+    assert PermissionChange.objects.get(pk=change.pk).ip == change.ip
+    ok, out = run_verify()
+    assert ok, out
 
 
 # --- tampering ------------------------------------------------------------------------------
@@ -239,6 +325,78 @@ def test_verify_since_checks_from_that_day_on():
     assert ok, out
     ok, out = run_verify("--since", "2999-01-01")
     assert ok and "0 records checked" in out
+
+
+def _two_days():
+    """Three records yesterday and three today (Asia/Seoul), in seq order."""
+    from datetime import timedelta
+
+    from gwanje.audit import days
+
+    from .conftest import add_access
+
+    today = days.today()
+    earlier = [
+        add_access(None, days.start_of(today - timedelta(days=1)) + timedelta(hours=h)) for h in (9, 10, 11)
+    ]
+    later = [add_access(None, days.start_of(today) + timedelta(seconds=s)) for s in (1, 2, 3)]
+    return today, earlier, later
+
+
+def test_verify_since_finds_records_deleted_at_the_start_of_the_window():
+    today, earlier, later = _two_days()
+    ok, out = run_verify("--chain", "access", "--since", today.isoformat())
+    assert ok, out
+    assert f"seq {later[0].seq}..{later[-1].seq}" in out
+    with tampering() as cursor:
+        cursor.execute("DELETE FROM audit_accesslog WHERE id = %s", [later[0].pk])
+    ok, out = run_verify("--chain", "access", "--since", today.isoformat())
+    assert not ok, out
+    assert f"records seq {later[0].seq}..{later[0].seq} are missing" in out
+
+
+def test_verify_since_checks_the_window_against_the_record_before_it():
+    today, earlier, later = _two_days()
+    with tampering() as cursor:  # the window's first record replaced, its successors rehashed
+        first = AccessLog.objects.get(pk=later[0].pk)
+        first.subject, first.prev_hash = "camera:forged", "f" * 64
+        first.hash = first.computed_hash()
+        cursor.execute(
+            "UPDATE audit_accesslog SET subject = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [first.subject, first.prev_hash, first.hash, first.pk],
+        )
+        prev = first.hash
+        for r in later[1:]:
+            stored = AccessLog.objects.get(pk=r.pk)
+            stored.prev_hash = prev
+            stored.hash = stored.computed_hash()
+            cursor.execute(
+                "UPDATE audit_accesslog SET prev_hash = %s, hash = %s WHERE id = %s",
+                [stored.prev_hash, stored.hash, r.pk],
+            )
+            prev = stored.hash
+        cursor.execute("UPDATE audit_chainhead SET last_hash = %s WHERE chain = 'access'", [prev])
+    ok, out = run_verify("--chain", "access", "--since", today.isoformat())
+    assert not ok, out
+    assert f"seq {later[0].seq} id {later[0].pk}: prev_hash does not match" in out
+
+
+def test_verify_since_with_nothing_before_the_window_needs_seq_1_or_a_purge_record():
+    today, earlier, later = _two_days()
+    with tampering() as cursor:  # everything before the window and its first record
+        cursor.execute("DELETE FROM audit_accesslog WHERE seq <= %s", [later[0].seq])
+    ok, out = run_verify("--chain", "access", "--since", today.isoformat())
+    assert not ok, out
+    assert f"records seq 1..{later[0].seq} are missing and no purge record accounts for them" in out
+
+
+def test_verify_since_finds_a_window_whose_records_were_all_deleted():
+    today, earlier, later = _two_days()
+    with tampering() as cursor:
+        cursor.execute("DELETE FROM audit_accesslog WHERE seq >= %s", [later[0].seq])
+    ok, out = run_verify("--chain", "access", "--since", today.isoformat())
+    assert not ok, out
+    assert f"the chain head names seq {later[-1].seq}" in out
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,52 @@ def test_review_csv_and_xlsx_files(month, tmp_path):
     assert ws.max_row == 2
 
 
+def test_review_command_writes_an_access_log_record(month, supervisor, tmp_path):
+    """The review shows user names and addresses: looking at it is access to the log."""
+    before = AccessLog.objects.count()
+    call_command("audit", "review", "--month", f"{month:%Y-%m}", stdout=io.StringIO())
+    shown = AccessLog.objects.order_by("-seq").first()
+    assert AccessLog.objects.count() == before + 1
+    assert (shown.username, shown.user_id, shown.action) == ("system", None, "view")
+    assert (shown.subject_type, shown.subject) == ("access_log", f"review {month:%Y-%m}")
+    target = tmp_path / "flags.csv"
+    call_command(
+        "audit", "review", "--month", f"{month:%Y-%m}", "--format", "csv", "-o", str(target),
+        "--user", supervisor.username, stdout=io.StringIO(),
+    )  # fmt: skip
+    assert target.exists()
+    written = AccessLog.objects.order_by("-seq").first()
+    assert (written.username, written.user_id, written.action) == (
+        supervisor.username,
+        supervisor.pk,
+        "export",
+    )
+    assert (written.subject_type, written.subject) == ("access_log", f"review {month:%Y-%m}")
+    assert written.roles == "supervisor"
+
+
+def test_review_command_refuses_an_unknown_operator_and_logs_nothing(month):
+    before = AccessLog.objects.count()
+    with pytest.raises(CommandError, match="no account named 'nobody'"):
+        call_command("audit", "review", "--month", f"{month:%Y-%m}", "--user", "nobody", stdout=io.StringIO())
+    assert AccessLog.objects.count() == before
+
+
+def test_review_command_logs_nothing_when_the_file_cannot_be_written(month):
+    before = AccessLog.objects.count()
+    with pytest.raises(CommandError, match="cannot write"):
+        call_command(
+            "audit",
+            "review",
+            "--month",
+            f"{month:%Y-%m}",
+            "-o",
+            "/nonexistent/dir/x.txt",
+            stdout=io.StringIO(),
+        )
+    assert AccessLog.objects.count() == before
+
+
 def test_export_command_writes_the_file_and_logs_it(month, tmp_path):
     target = tmp_path / "access.xlsx"
     call_command(
@@ -67,6 +113,15 @@ def test_export_command_writes_the_file_and_logs_it(month, tmp_path):
     assert ws.max_row == 2
     logged = AccessLog.objects.get(action="export")
     assert logged.username == "system" and logged.subject == f"month {month:%Y-%m} access (xlsx)"
+
+
+def test_export_command_names_the_operator(month, supervisor, tmp_path):
+    call_command(
+        "audit", "export", "--month", f"{month:%Y-%m}", "--what", "logins", "--format", "csv",
+        "-o", str(tmp_path / "logins.csv"), "--user", supervisor.username, stderr=io.StringIO(),
+    )  # fmt: skip
+    logged = AccessLog.objects.get(action="export")
+    assert (logged.username, logged.user_id) == (supervisor.username, supervisor.pk)
 
 
 @pytest.mark.parametrize(

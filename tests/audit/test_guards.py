@@ -96,8 +96,59 @@ def test_postgres_app_role_cannot_update(one_of_each, pg_only):
             with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
                 c.execute("SET LOCAL gwanje.audit_purge = 'on'")
                 c.execute("DELETE FROM audit_accesslog")
+            # The rest of the application's tables: read and write as usual.
+            c.execute("SELECT COUNT(*) FROM django_content_type")
+            with transaction.atomic():
+                c.execute("DELETE FROM django_session WHERE session_key = 'none'")
             c.execute("RESET ROLE")
         transaction.set_rollback(True)
+
+
+def test_postgres_purge_setting_does_not_let_a_non_owner_delete(one_of_each, pg_only):
+    """`gwanje.audit_purge` is a setting any role may set: the trigger also wants the table's owner
+    (or a member of it), so a role that was granted DELETE or TRUNCATE by mistake still cannot."""
+    role = "gwanje_not_owner_test"
+    tables = ", ".join(guards.APPEND_ONLY_TABLES)
+    with transaction.atomic():  # the role and the grants roll back with the savepoint
+        with connection.cursor() as c:
+            c.execute(f"CREATE ROLE {role} NOLOGIN")
+            c.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+            c.execute(f"GRANT SELECT, DELETE, TRUNCATE ON TABLE {tables} TO {role}")
+            c.execute(f"SET LOCAL ROLE {role}")
+            for sql in ("DELETE FROM audit_accesslog", "TRUNCATE audit_loginevent"):
+                with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+                    c.execute("SET LOCAL gwanje.audit_purge = 'on'")
+                    c.execute(sql)
+            c.execute("RESET ROLE")
+        assert AccessLog.objects.exists() and LoginEvent.objects.exists()
+        transaction.set_rollback(True)
+
+
+def test_postgres_purge_setting_works_for_the_owner_that_is_no_superuser(one_of_each, pg_only):
+    owner = "gwanje_owner_test"
+    with transaction.atomic():  # the role and the new owner roll back with the savepoint
+        with connection.cursor() as c:
+            c.execute(f"CREATE ROLE {owner} NOLOGIN")
+            c.execute(f"GRANT USAGE ON SCHEMA public TO {owner}")
+            c.execute(f"ALTER TABLE audit_loginevent OWNER TO {owner}")
+            c.execute(f"SET LOCAL ROLE {owner}")
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+                c.execute("DELETE FROM audit_loginevent")
+            with transaction.atomic():
+                c.execute("SET LOCAL gwanje.audit_purge = 'on'")
+                c.execute("DELETE FROM audit_loginevent")
+            c.execute("RESET ROLE")
+        assert not LoginEvent.objects.exists()
+        transaction.set_rollback(True)
+
+
+def test_postgres_trigger_function_is_the_one_guards_installs(pg_only):
+    """Migration 0003 put the owner check into the installed function."""
+    with connection.cursor() as c:
+        c.execute("SELECT prosrc FROM pg_proc WHERE proname = 'gwanje_audit_append_only'")
+        (source,) = c.fetchone()
+    assert source.strip() == guards.PG_FUNCTION.split("$$")[1].strip()
+    assert "pg_has_role" in source
 
 
 def test_app_role_sql_command_and_deploy_file_agree(capsys):

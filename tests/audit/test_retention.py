@@ -134,6 +134,8 @@ def test_purge_removes_a_prefix_logs_it_and_verify_stays_green(supervisor):
     ok, out = run_verify()
     assert ok, out
     assert f"starts at seq {by_what['access_log'].last + 1}" in out
+    ok, out = run_verify("--since", days.today().isoformat())
+    assert ok, out
 
     # A second purge later on: verify follows the newest purge record.
     record_n(2)
@@ -149,6 +151,63 @@ def test_verify_reports_a_deleted_prefix_without_a_purge_record():
     ok, out = run_verify("--chain", "access")
     assert not ok
     assert f"records seq 1..{records[1].seq} are missing and no purge record accounts for them" in out
+
+
+def test_verify_reports_a_deleted_prefix_up_to_an_anchored_day(anchor_dir):
+    """An anchor of the last deleted record is no excuse: only a purge record may account for a
+    missing prefix."""
+    from .conftest import add_access
+
+    today = days.today()
+    records = [
+        add_access(None, days.start_of(today - timedelta(days=9 - i)) + timedelta(hours=12)) for i in range(9)
+    ]
+    call_command("audit", "anchor", stdout=io.StringIO())
+    assert AuditAnchor.objects.filter(chain="access", last_seq=records[1].seq).exists()
+    ok, out = run_verify("--chain", "access")
+    assert ok, out
+    with tampering() as cursor:
+        cursor.execute("DELETE FROM audit_accesslog WHERE seq <= %s", [records[1].seq])
+    ok, out = run_verify("--chain", "access")
+    assert not ok, out
+    assert f"records seq 1..{records[1].seq} are missing and no purge record accounts for them" in out
+
+
+def test_verify_wants_the_purge_record_to_name_the_missing_prefix_and_its_last_hash():
+    from gwanje.audit.verify import PURGE_TEXT
+
+    records = record_n(4)
+    last = records[1].seq
+    with tampering() as cursor:
+        cursor.execute("DELETE FROM audit_accesslog WHERE seq <= %s", [last])
+    # A purge record for a shorter prefix does not account for the whole of it …
+    fake = PURGE_TEXT.format(first=1, last=last - 1, day=days.today(), hash=records[0].hash)
+    services.record_access(user=None, action="delete", subject_type="access_log", subject=fake)
+    ok, out = run_verify("--chain", "access")
+    assert not ok, out
+    assert f"records seq {last}..{last} are missing and no purge record accounts for them" in out
+    # … and one for the prefix with another last hash does not match the first kept record.
+    fake = PURGE_TEXT.format(first=1, last=last, day=days.today(), hash="e" * 64)
+    services.record_access(user=None, action="delete", subject_type="access_log", subject=fake)
+    ok, out = run_verify("--chain", "access")
+    assert not ok, out
+    assert f"seq {records[2].seq} id {records[2].pk}: prev_hash does not match" in out
+
+
+def test_verify_reports_records_deleted_after_a_purge():
+    record_n(3)
+    future = days.today() + timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)
+    plans = {p.what: p for p in purge.purge(today=future)}
+    record_n(2)
+    kept = list(AccessLog.objects.order_by("seq").values_list("seq", flat=True))
+    assert kept[0] == plans["access_log"].last + 1
+    ok, out = run_verify("--chain", "access")
+    assert ok, out
+    with tampering() as cursor:  # the oldest record kept (the purge record itself)
+        cursor.execute("DELETE FROM audit_accesslog WHERE seq = %s", [kept[0]])
+    ok, out = run_verify("--chain", "access")
+    assert not ok, out
+    assert f"records seq 1..{kept[0]} are missing and no purge record accounts for them" in out
 
 
 def test_purge_command_dry_run_and_nothing_to_purge():

@@ -4,9 +4,13 @@ review and exports, and the PostgreSQL application role's SQL.
     gwanje audit verify [--since YYYY-MM-DD] [--chain access|permission|all]
     gwanje audit anchor [--day YYYY-MM-DD]
     gwanje audit purge [--dry-run]
-    gwanje audit review --month 2026-11 [--format text|csv|xlsx] [-o FILE]
-    gwanje audit export --month 2026-11 --what access|logins|changes|reviews --format csv|xlsx -o FILE
+    gwanje audit review --month 2026-11 [--format text|csv|xlsx] [-o FILE] [--user USERNAME]
+    gwanje audit export --month 2026-11 --what access|logins|changes|reviews|flags --format csv|xlsx -o FILE
+                        [--user USERNAME]
     gwanje audit app-role-sql ROLE
+
+review and export show personal information (user names, addresses): each writes an access-log
+record, as the account --user names (the operator) or else as "system".
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from gwanje.audit import anchors, chain, days, exports, pgrole, purge, review, verify
+from gwanje.audit import anchors, chain, days, exports, pgrole, purge, review, services, verify
+from gwanje.audit.choices import AccessAction
 
 
 def _day(text: str):
@@ -33,6 +39,17 @@ def _month(text: str):
         return days.parse_month(text)
     except ValueError as e:
         raise CommandError(str(e)) from None
+
+
+def _operator(username: str | None):
+    """The account --user names (who runs the command), None (the system) without it."""
+    if not username:
+        return None
+    model = get_user_model()
+    try:
+        return model._default_manager.get_by_natural_key(username)
+    except model.DoesNotExist:
+        raise CommandError(f"no account named {username!r} (--user names the operator)") from None
 
 
 class Command(BaseCommand):
@@ -57,12 +74,14 @@ class Command(BaseCommand):
         p.add_argument("--month", required=True, help="YYYY-MM")
         p.add_argument("--format", default="text", choices=["text", "csv", "xlsx"])
         p.add_argument("-o", "--output", help="Write to this file (required for xlsx).")
+        p.add_argument("--user", help="Your account: the access-log record names it (default: system).")
 
         p = sub.add_parser("export", help="Export one month (an access-log record is written).")
         p.add_argument("--month", required=True, help="YYYY-MM")
         p.add_argument("--what", required=True, choices=exports.WHAT)
         p.add_argument("--format", required=True, choices=exports.FORMATS)
         p.add_argument("-o", "--output", required=True, help="The file to write.")
+        p.add_argument("--user", help="Your account: the access-log record names it (default: system).")
 
         p = sub.add_parser(
             "app-role-sql", help="Print the SQL granting a PostgreSQL role append-only rights."
@@ -136,6 +155,21 @@ class Command(BaseCommand):
         fmt, output = options["format"], options.get("output")
         if fmt == "xlsx" and not output:
             raise CommandError("--format xlsx needs -o FILE")
+        user = _operator(options.get("user"))
+        to_file = bool(output) and output != "-"
+        with transaction.atomic():  # the access record only if the review is shown or written
+            data = self._review(month, fmt)  # read before the record of reading it is written
+            services.record_access(
+                user=user,
+                action=AccessAction.EXPORT if to_file else AccessAction.VIEW,
+                subject_type="access_log",
+                subject=f"review {month:%Y-%m}",
+                reason=f"command line review (gwanje audit review, {fmt})",
+            )
+            self._output(data, output)
+
+    @staticmethod
+    def _review(month, fmt: str) -> bytes:
         found = review.flags(month)
         if fmt == "text":
             lines = [f"Access-log review {month:%Y-%m}: {len(found)} flag(s)"]
@@ -143,20 +177,19 @@ class Command(BaseCommand):
                 lines.append(f"{group['label']}: {group['count']}")
                 for f in group["flags"]:
                     lines.append(f"  {exports.when(f.at)}  {f.user:<16} {f.detail}  [{f.ref}]")
-            data = ("\n".join(lines) + "\n").encode()
-        else:
-            data = exports.render(exports.flags_table(found), fmt)
-        self._output(data, output)
+            return ("\n".join(lines) + "\n").encode()
+        return exports.render(exports.flags_table(found), fmt)
 
     # --- export ---------------------------------------------------------------------------------
     def do_export(self, options):
         month = _month(options["month"])
+        user = _operator(options.get("user"))
         with transaction.atomic():  # the access record only if the file is written
             data = exports.export(
                 month,
                 options["what"],
                 options["format"],
-                user=None,
+                user=user,
                 reason="command line export (gwanje audit export)",
             )
             self._output(data, options["output"])
