@@ -17,6 +17,8 @@ from gwanje.core.middleware import content_security_policy
 from gwanje.geo import api as geo_api
 from gwanje.registry.api import CameraViewSet, PurposeExpansionViewSet, SiteViewSet
 from gwanje.situations.api import GrantViewSet, IncidentViewSet
+from gwanje.video.api_playback import CameraRecordingsView
+from gwanje.video.api_wall import WallLayoutViewSet
 
 
 class SchemaView(SpectacularAPIView):
@@ -52,8 +54,10 @@ router.register("purpose-expansions", PurposeExpansionViewSet, basename="api-pur
 router.register("organisations", OrganisationViewSet, basename="api-organisation")
 router.register("incidents", IncidentViewSet, basename="api-incident")
 router.register("grants", GrantViewSet, basename="api-grant")
+router.register("wall-layouts", WallLayoutViewSet, basename="api-wall-layout")
 
 urlpatterns = [
+    path("cameras/<int:pk>/recordings/", CameraRecordingsView.as_view(), name="api-camera-recordings"),
     *router.urls,
     path("layers/district/", geo_api.DistrictLayer.as_view(), name="api-layer-district"),
     path("layers/dongs/", geo_api.DongLayer.as_view(), name="api-layer-dongs"),

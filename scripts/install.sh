@@ -13,7 +13,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- system packages (Debian 12 / Ubuntu) ------------------------------------------------------
 pkgs=(python3 python3-venv python3-dev libsqlite3-mod-spatialite gdal-bin libproj-dev binutils gettext
-      fonts-nanum ca-certificates)
+      fonts-nanum ca-certificates
+      # video: ffmpeg records and cuts; GStreamer's RTSP server simulates cameras (PyGObject builds
+      # against girepository 1.0 and cairo)
+      ffmpeg gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+      gstreamer1.0-tools
+      libgirepository1.0-dev libcairo2-dev pkg-config)
 if [ "$want_test" = 1 ]; then
   pkgs+=(chromium postgresql postgresql-postgis)
 fi
@@ -61,9 +67,10 @@ vhash=$( (cat package.json package-lock.json; cat scripts/install.sh) | sha256su
 if [ "$(cat "$vstamp" 2>/dev/null)" != "$vhash" ]; then
   echo "install: front-end assets"
   npm ci --no-audit --no-fund --loglevel=error
-  rm -rf static/vendor && mkdir -p static/vendor/ol static/vendor/htmx static/vendor/swagger-ui
+  rm -rf static/vendor && mkdir -p static/vendor/ol static/vendor/htmx static/vendor/swagger-ui static/vendor/hls
   cp node_modules/ol/dist/ol.js node_modules/ol/ol.css static/vendor/ol/
   cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+  cp node_modules/hls.js/dist/hls.min.js static/vendor/hls/  # playback: HLS over MSE (Chromium has no native HLS)
   for f in swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js favicon-32x32.png favicon-16x16.png; do
     cp "node_modules/swagger-ui-dist/$f" static/vendor/swagger-ui/
   done

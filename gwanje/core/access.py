@@ -26,7 +26,12 @@ from gwanje.core import permissions
 GrantCheck = Callable[..., object | None]
 _grant_check: GrantCheck | None = None
 
-_LOG_ACTION = {"video.live": "view", "video.playback": "view", "video.export": "export"}
+_LOG_ACTION = {
+    "video.live": "view",
+    "video.playback": "view",
+    "video.export": "export",
+    "video.snapshot": "download",
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def video_decision(user, action: str, camera, *, start=None, end=None, now=None)
 
     if not permissions.restrict(user, "registry.view", Camera.objects.filter(pk=camera.pk)).exists():
         return Decision(False, "scope")
-    if action != "video.live" and (start is None or end is None):
+    if action in ("video.playback", "video.export") and (start is None or end is None):
         raise ValueError("recorded video is decided for a period: give start and end")
     if needs_grant(user, action):
         if _grant_check is None:

@@ -40,7 +40,8 @@ ACTIONS: dict[str, Any] = {
     # view is written to the access log.
     "video.live": _("Watch live video"),
     "video.playback": _("Play back recorded video"),
-    "video.export": _("Export or download recorded video and snapshots"),
+    "video.export": _("Export or download recorded video clips"),
+    "video.snapshot": _("Save a snapshot (JPEG) of live or recorded video for an incident report"),
     "video.faults": _("See camera health, recording faults and video alarms"),
     "video.holds": _("Place and release legal holds on recorded video"),
     "incidents.view": _("View incidents"),
@@ -55,7 +56,7 @@ ACTIONS: dict[str, Any] = {
 
 R = Role
 _VIEW = {"registry.view", "geo.view"}
-_WATCH = {"video.live", "video.playback", "incidents.view"}
+_WATCH = {"video.live", "video.playback", "video.snapshot", "incidents.view"}
 # Police roles: every video action is further bound to an open incident grant (see GRANT_BOUND).
 _POLICE = _VIEW | _WATCH | {"grants.create"}
 MATRIX: dict[str, set[str]] = {
@@ -99,7 +100,7 @@ MATRIX: dict[str, set[str]] = {
 }
 # Roles whose video actions need a live incident grant for the camera (agreement Art. 9⑤).
 GRANT_BOUND_ROLES = Role.POLICE
-VIDEO_ACTIONS = frozenset({"video.live", "video.playback", "video.export"})
+VIDEO_ACTIONS = frozenset({"video.live", "video.playback", "video.export", "video.snapshot"})
 # Roles that may do any of these must sign in with a second factor (TOTP).
 MFA_ACTIONS = VIDEO_ACTIONS | {"accounts.manage"}
 

@@ -188,3 +188,33 @@ def apply_stream_url(camera: Camera, field: str, new_value: str | None, *, clear
         setattr(camera, field, new_value.strip())
     elif clear:
         setattr(camera, field, "")
+
+
+@transaction.atomic
+def point_cameras_at(urls: list[tuple[str, str]], *, replaceable_prefix: str, by=None) -> list[Camera]:
+    """Demo wiring: give the first len(urls) centrally recorded cameras (sites without 현장저장, by
+    site code then number; retired cameras left out) the (main, sub) stream URLs in `urls`, in order.
+
+    Only cameras whose stream URLs are blank or start with `replaceable_prefix` (e.g. the
+    simulator's "rtsp://127.0.0.1:8554/") are touched: a camera with any other URL is skipped,
+    and cameras beyond the first len(urls) that still point under the prefix are cleared (a run
+    with fewer simulated cameras). Idempotent. Returns the cameras that were changed."""
+    changed = []
+    pending = list(urls)
+    cameras = (
+        Camera.objects.filter(site__has_onsite_storage=False)
+        .exclude(status=CameraStatus.RETIRED)
+        .select_related("site")
+        .order_by("site__code", "number")
+    )
+    for camera in cameras.iterator(chunk_size=500):
+        current = (camera.main_stream_url or "", camera.sub_stream_url or "")
+        if not all(url == "" or url.startswith(replaceable_prefix) for url in current):
+            continue
+        wanted = pending.pop(0) if pending else ("", "")
+        if current == wanted:
+            continue
+        camera.main_stream_url, camera.sub_stream_url = wanted
+        camera.save(update_fields=["main_stream_url", "sub_stream_url", "updated_at"])
+        changed.append(camera)
+    return changed

@@ -88,6 +88,27 @@ export class CameraLayer {
     this.layer.changed();
   }
 
+  /** Live status refresh with rows as for setData: only cameras whose status changed are updated.
+   * Returns how many changed, or -1 when the cameras themselves differ (then call setData). */
+  updateStatuses(rows, remap) {
+    if (rows.length !== this.n) return -1;
+    let changed = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      const j = this.ids[i] === r[0] ? i : this.indexOf(r[0]);
+      if (j < 0) return -1;
+      const s = remap ? remap[r[3]] : r[3];
+      if (this.status[j] !== s) {
+        this.counts[this.status[j]]--;
+        this.counts[s]++;
+        this.status[j] = s;
+        changed++;
+      }
+    }
+    if (changed) this.layer.changed();
+    return changed;
+  }
+
   indexOf(id) {
     if (!this.idIndex) {
       this.idIndex = new Map();

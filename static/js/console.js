@@ -389,6 +389,42 @@ mapEl.addEventListener("keydown", (event) => {
   }
 });
 
+// --- live status colours: the recorder changes camera statuses; refresh them every 10 s ------------
+// Sent with X-Gwanje-Poll so that polling does not count as user activity (idle timeout).
+const STATUS_REFRESH_MS = window.gwanjeStatusRefreshMs || 10000;
+let refreshing = false;
+
+async function refreshStatuses() {
+  if (refreshing || document.hidden || lastParams === null || mapEl.getAttribute("aria-busy") === "true") return;
+  refreshing = true;
+  const seq = loadSeq;
+  try {
+    const res = await fetch(`${config.camerasUrl}${lastParams ? `?${lastParams}` : ""}`, {
+      headers: { Accept: "application/json", "X-Gwanje-Poll": "1" }, credentials: "same-origin",
+    });
+    if (res.status === 403) {
+      window.location.reload();
+      return;
+    }
+    if (!res.ok || seq !== loadSeq) return;
+    const data = await res.json();
+    if (seq !== loadSeq) return;
+    const remap = data.statuses.map((value) => statusIndex.get(value) ?? 0);
+    const changed = cameras.updateStatuses(data.rows, remap);
+    if (changed < 0) {
+      cameras.setData(data.rows, remap);
+      setCount(data.count);
+    }
+    if (changed !== 0) updateLegend(cameras.counts);
+    mapEl.dataset.statusRefreshes = String(Number(mapEl.dataset.statusRefreshes || 0) + 1);
+  } catch {
+    // network hiccup: the next tick tries again
+  } finally {
+    refreshing = false;
+  }
+}
+setInterval(refreshStatuses, STATUS_REFRESH_MS);
+
 // --- start ----------------------------------------------------------------------------------------
 const requested = new URLSearchParams(window.location.search).get("camera");
 loadCameras(window.gwanjeInitialParams || "", true).then(() => {
@@ -402,6 +438,7 @@ window.gwanjeConsole = {
   overlays,
   selectCamera,
   showNearby,
+  refreshStatuses,
   pixelOf(id) {
     const c = cameras.coordOf(id);
     return c ? map.getPixelFromCoordinate(c) : null;

@@ -1,11 +1,51 @@
-"""`gwanje run`: the embedded default — the ASGI web server (later also supervises the workers)."""
+"""`gwanje run`: the embedded default — the ASGI web server, and for the demo a camera simulator.
+
+Unless GWANJE_SIMULATOR=off (the default once GWANJE_SECRET_KEY is set, i.e. in production), a
+`gwanje simulate-cameras` child serves GWANJE_SIMULATOR_CAMERAS (default 8) cameras on
+rtsp://127.0.0.1:8554 (control interface on 127.0.0.1:8555), and that many centrally recorded
+demo cameras are pointed at it (registry.services.point_cameras_at: only
+cameras without a stream URL or already pointing at the simulator). The child stops with the
+server (and gets SIGTERM should this process die).
+
+Unless GWANJE_RECORDER=off, a `gwanje recorder` child records every centrally stored camera that
+has a stream URL (the demo cameras pointed at the simulator among them); it too stops with the
+server.
+"""
+
+from __future__ import annotations
+
+import os
 
 import uvicorn
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+SIMULATOR_PORT = 8554
+SIMULATOR_CONTROL_PORT = 8555
+SIMULATOR_PREFIX = f"rtsp://127.0.0.1:{SIMULATOR_PORT}/"
+
+
+def simulator_settings() -> tuple[bool, int]:
+    """(enabled, camera count) from GWANJE_SIMULATOR and GWANJE_SIMULATOR_CAMERAS."""
+    from django.conf import settings
+
+    # on by default only in a development/demo setup (no GWANJE_SECRET_KEY): a production server
+    # must never repoint cameras at a simulator because someone forgot to switch it off
+    default = "on" if settings.SECRET_KEY == settings.INSECURE_DEFAULT_SECRET else "off"
+    switch = (os.environ.get("GWANJE_SIMULATOR") or default).strip().lower()
+    if switch not in ("on", "off"):
+        raise CommandError("GWANJE_SIMULATOR must be 'on' or 'off'")
+    raw = (os.environ.get("GWANJE_SIMULATOR_CAMERAS") or "8").strip()
+    try:
+        count = int(raw)
+    except ValueError:
+        raise CommandError(f"GWANJE_SIMULATOR_CAMERAS must be a whole number, not {raw!r}") from None
+    if not 1 <= count <= 200:
+        raise CommandError("GWANJE_SIMULATOR_CAMERAS must be between 1 and 200")
+    return switch == "on", count
 
 
 class Command(BaseCommand):
-    help = "Serve Gwanje (ASGI, uvicorn)."
+    help = "Serve Gwanje (ASGI, uvicorn); for the demo also simulated cameras (GWANJE_SIMULATOR)."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -13,13 +53,57 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1)
 
     def handle(self, *args, host, port, workers, **options):
-        self.stdout.write(f"Gwanje: http://{host}:{port}/  (Ctrl-C to stop)")
-        uvicorn.run(
-            "gwanje.asgi:application",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            proxy_headers=True,
-            lifespan="off",
+        enabled, count = simulator_settings()
+        recorder_switch = (os.environ.get("GWANJE_RECORDER") or "on").strip().lower()
+        if recorder_switch not in ("on", "off"):
+            raise CommandError("GWANJE_RECORDER must be 'on' or 'off'")
+        simulator = self.start_simulator(count) if enabled else None
+        recorder = self.start_recorder() if recorder_switch == "on" else None
+        try:
+            self.stdout.write(f"Gwanje: http://{host}:{port}/  (Ctrl-C to stop)")
+            uvicorn.run(
+                "gwanje.asgi:application",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                # Only GWANJE_TRUSTED_PROXIES may set the client address (the access log and the
+                # IP allow-lists depend on it); gwanje.audit.services.client_ip reads the header.
+                proxy_headers=False,
+                lifespan="on",  # shutdown stops the live relays' ffmpeg processes
+            )
+        finally:
+            from gwanje.video.simulator import process
+
+            for child in (recorder, simulator):
+                if child is not None:
+                    process.terminate(child)
+
+    def start_recorder(self):
+        import sys
+
+        from gwanje.video.simulator import process
+
+        child = process.spawn([sys.executable, "-m", "gwanje.cli", "recorder"], inherit_output=True)
+        self.stdout.write(
+            "Recorder: recording every centrally stored camera with a stream URL "
+            "(GWANJE_RECORDER=off to do without)."
         )
+        return child
+
+    def start_simulator(self, count: int):
+        from gwanje.registry.services import point_cameras_at
+        from gwanje.video.simulator import process
+
+        args = process.argv(count=count, port=SIMULATOR_PORT, control_port=SIMULATOR_CONTROL_PORT)
+        child = process.spawn(args, inherit_output=True)
+        urls = [
+            (f"{SIMULATOR_PREFIX}cam/{n}/main", f"{SIMULATOR_PREFIX}cam/{n}/sub") for n in range(1, count + 1)
+        ]
+        changed = point_cameras_at(urls, replaceable_prefix=SIMULATOR_PREFIX)
+        self.stdout.write(
+            f"Camera simulator: {count} cameras on {SIMULATOR_PREFIX}cam/<n>/main|sub "
+            f"(control: gwanje simulate-cameras --control-port {SIMULATOR_CONTROL_PORT} --send stop <n>); "
+            f"{len(changed)} demo camera(s) repointed. GWANJE_SIMULATOR=off to do without."
+        )
+        return child

@@ -1,0 +1,426 @@
+"""Retention and destruction of recorded video (PIPA 보관기간·파기), and the disk low-water alarm.
+
+`run_retention()` (`gwanje video retention`, hourly by deploy/gwanje-video-retention.timer):
+
+- For each camera, the segments whose `end` is older than now − the camera's `retention_days` are
+  irreversibly deleted — except every segment overlapping an unreleased legal hold of that camera
+  (released_at is null, whatever its expires_at: an expired hold is flagged for review, never
+  released automatically).
+- Per camera and run, in ONE transaction: the camera row is locked (place_hold locks it too), the
+  holds are read, one DestructionRecord (period = min start .. max end of what was deleted, segment
+  count, bytes, executed_at, executed_by "system job") is written and the Segment rows are deleted,
+  with the recording sessions left without segments (and old sessions that never had one).
+- The storage objects (segments, and the init segments of deleted sessions) are deleted after the
+  rows commit. Their keys are first written to a journal (VIDEO_DIR/retention-pending.txt); a key
+  whose object cannot be deleted stays there and is retried on the next run (and reported). A key
+  that is still referenced by a row (a transaction that rolled back) is never deleted from the
+  journal's side.
+- Disk: before and after, the store's free space is compared with DISK_LOW_WATER_PERCENT. Below
+  it, a `disk_low` VideoAlarm is opened (one open at a time; cleared when free again). Nothing
+  inside its retention period is ever deleted to make room: if the disk is still low after the
+  expired video is gone, a `retention_blocked` alarm is opened too and the operators must act.
+
+One run at a time (a lock file next to the journal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from gwanje.video.choices import AlarmKind
+from gwanje.video.models import DestructionRecord, LegalHold, RecordingSession, Segment, VideoAlarm
+from gwanje.video.storage import SegmentStore, default_store
+
+log = logging.getLogger("gwanje.video.retention")
+
+EXECUTED_BY = "system job"
+EXPORT_KEEP = dt.timedelta(hours=1)  # exported clips left behind under VIDEO_DIR/exports are removed
+CHUNK = 500  # rows per DELETE … WHERE id IN (…)
+
+
+class RetentionBusy(RuntimeError):
+    """Another retention run holds the lock."""
+
+
+# --- disk ------------------------------------------------------------------------------------
+@dataclass
+class DiskState:
+    free: int | None
+    total: int | None
+    low_water_percent: float
+    alarm_opened: bool = False
+    alarm_cleared: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.free is not None and bool(self.total)
+
+    @property
+    def free_percent(self) -> float | None:
+        return self.free * 100 / self.total if self.known else None
+
+    @property
+    def low(self) -> bool:
+        return self.known and self.free_percent < self.low_water_percent
+
+    def describe(self) -> str:
+        if not self.known:
+            return "free space unknown (the store does not report it)"
+        return (
+            f"{self.free / 1e9:,.1f} GB free of {self.total / 1e9:,.1f} GB "
+            f"({self.free_percent:.1f}%, low-water mark {self.low_water_percent:g}%)"
+        )
+
+
+def disk_state(store: SegmentStore | None = None) -> DiskState:
+    store = store or default_store()
+    return DiskState(store.free_bytes(), store.total_bytes(), float(settings.DISK_LOW_WATER_PERCENT))
+
+
+def open_alarm(kind: str, detail: str, now: dt.datetime | None = None) -> bool:
+    """Open an alarm of `kind` unless one is open (its detail is then refreshed). True if opened."""
+    now = now or timezone.now()
+    detail = detail[:300]
+    with transaction.atomic():
+        current = VideoAlarm.objects.select_for_update().filter(kind=kind, cleared_at__isnull=True).first()
+        if current is not None:
+            if current.detail != detail:
+                current.detail = detail
+                current.save(update_fields=["detail"])
+            return False
+        VideoAlarm.objects.create(kind=kind, detail=detail, raised_at=now)
+    log.warning("video alarm %s raised: %s", kind, detail)
+    return True
+
+
+def clear_alarm(kind: str, now: dt.datetime | None = None) -> bool:
+    """Clear the open alarms of `kind`. True if one was open."""
+    n = VideoAlarm.objects.filter(kind=kind, cleared_at__isnull=True).update(cleared_at=now or timezone.now())
+    if n:
+        log.warning("video alarm %s cleared", kind)
+    return bool(n)
+
+
+def check_disk(store: SegmentStore | None = None, now: dt.datetime | None = None) -> DiskState:
+    """Compare the store's free space with the low-water mark: open the `disk_low` alarm when below
+    it, clear `disk_low` and `retention_blocked` when above. Deletes nothing (the recorder may call
+    this, or `gwanje video retention --check-disk`). Unknown free space changes nothing."""
+    state = disk_state(store)
+    if not state.known:
+        return state
+    if state.low:
+        state.alarm_opened = open_alarm(AlarmKind.DISK_LOW, "Recording disk low: " + state.describe(), now)
+    else:
+        state.alarm_cleared = clear_alarm(AlarmKind.DISK_LOW, now)
+        clear_alarm(AlarmKind.RETENTION_BLOCKED, now)
+    return state
+
+
+# --- the pending-deletion journal -------------------------------------------------------------
+def _journal_path() -> Path:
+    return Path(settings.VIDEO_DIR) / "retention-pending.txt"
+
+
+def _read_journal() -> list[str]:
+    try:
+        text = _journal_path().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return list(dict.fromkeys(k for k in text.splitlines() if k.strip()))
+
+
+def _write_journal(keys: list[str]) -> None:
+    path = _journal_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not keys:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write("".join(k + "\n" for k in dict.fromkeys(keys)))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def pending_deletions() -> list[str]:
+    """Storage keys whose rows are gone but whose objects could not be deleted yet."""
+    return _read_journal()
+
+
+@contextlib.contextmanager
+def _run_lock() -> Iterator[None]:
+    path = Path(settings.VIDEO_DIR) / "retention.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RetentionBusy("another retention run is in progress") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _referenced(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), CHUNK):
+        chunk = keys[i : i + CHUNK]
+        found.update(Segment.objects.filter(key__in=chunk).values_list("key", flat=True))
+        found.update(RecordingSession.objects.filter(init_key__in=chunk).values_list("init_key", flat=True))
+    return found
+
+
+def _delete_objects(store: SegmentStore, keys: list[str]) -> tuple[int, dict[str, str]]:
+    """Delete the objects of `keys` that no row references (a key still referenced comes from a
+    transaction that rolled back: it is dropped from the journal, never deleted). The journal keeps
+    exactly the keys that failed. Returns (deleted, {key: error})."""
+    keys = list(dict.fromkeys(keys))
+    live = _referenced(keys)
+    deleted, failed, done = 0, {}, set(live)
+    for key in keys:
+        if key in live:
+            continue
+        try:
+            store.delete(key)
+        except Exception as e:  # noqa: BLE001 - any store error: keep the key for the next run
+            failed[key] = f"{type(e).__name__}: {e}"
+            log.error("retention: cannot delete %s (%s); retried next run", key, failed[key])
+        else:
+            deleted += 1
+            done.add(key)
+    _write_journal([k for k in _read_journal() if k not in done])
+    return deleted, failed
+
+
+def sweep_exports() -> int:
+    """Remove exported clips (VIDEO_DIR/exports/gwanje-export-*) older than EXPORT_KEEP: a download
+    view removes its clip once served; this catches any left behind (exports are personal data)."""
+    import shutil
+
+    root = Path(settings.VIDEO_DIR) / "exports"
+    if not root.is_dir():
+        return 0
+    limit = time.time() - EXPORT_KEEP.total_seconds()  # file times: the real clock
+    removed = 0
+    for folder in root.glob("gwanje-export-*"):
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder)
+                removed += 1
+        except OSError as e:
+            log.error("retention: cannot remove the old export %s: %s", folder, e)
+    return removed
+
+
+# --- retention ----------------------------------------------------------------------------------
+@dataclass
+class CameraResult:
+    camera_id: int
+    label: str
+    retention_days: int
+    cutoff: dt.datetime
+    segments: int = 0
+    bytes: int = 0
+    period_start: dt.datetime | None = None
+    period_end: dt.datetime | None = None
+    held: int = 0  # expired segments kept by a legal hold
+    sessions: int = 0  # recording sessions deleted with them
+    record_id: int | None = None
+
+    def describe(self, dry_run: bool = False) -> str:
+        verb = "would delete" if dry_run else "deleted"
+        text = f"camera {self.camera_id} {self.label} (retention {self.retention_days} d): "
+        if self.segments:
+            local = timezone.localtime
+            text += (
+                f"{verb} {self.segments} segment(s), {self.bytes:,} bytes, "
+                f"{local(self.period_start):%Y-%m-%d %H:%M:%S}–{local(self.period_end):%Y-%m-%d %H:%M:%S}"
+            )
+            if self.record_id:
+                text += f", destruction record #{self.record_id}"
+        else:
+            text += f"nothing {verb.split()[-1]}"
+        if self.sessions:
+            text += f", {self.sessions} recording session(s)"
+        if self.held:
+            text += f"; {self.held} expired segment(s) kept under legal hold"
+        return text
+
+
+@dataclass
+class RetentionReport:
+    now: dt.datetime
+    dry_run: bool
+    cameras: list[CameraResult] = field(default_factory=list)
+    disk_before: DiskState | None = None
+    disk_after: DiskState | None = None
+    blocked_alarm_opened: bool = False
+    objects_deleted: int = 0
+    exports_removed: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # key -> error (retried next run)
+    holds_due: list[LegalHold] = field(default_factory=list)  # expired, unreleased: review them
+
+    @property
+    def segments(self) -> int:
+        return sum(c.segments for c in self.cameras)
+
+    @property
+    def bytes(self) -> int:
+        return sum(c.bytes for c in self.cameras)
+
+    @property
+    def held(self) -> int:
+        return sum(c.held for c in self.cameras)
+
+
+def _hold_overlap(holds: list[LegalHold]) -> Q | None:
+    if not holds:
+        return None
+    overlap = Q()
+    for h in holds:
+        overlap |= Q(start__lt=h.end, end__gt=h.start)
+    return overlap
+
+
+def _empty_sessions(camera_id: int, cutoff: dt.datetime, touched: set[int]):
+    """Sessions with no segment left: those just emptied, and old ones that never had any (an ffmpeg
+    run that failed before its first segment) — their init segments go with them."""
+    return (
+        RecordingSession.objects.filter(camera_id=camera_id)
+        .filter(Q(pk__in=touched) | Q(started_at__lt=cutoff))
+        .filter(~Exists(Segment.objects.filter(session=OuterRef("pk"))))
+    )
+
+
+def _camera(
+    camera_id: int, label: str, days: int, now: dt.datetime, dry_run: bool
+) -> tuple[CameraResult, list]:
+    """One camera, in one transaction; returns its result and the storage keys to delete."""
+    from gwanje.registry.models import Camera
+
+    cutoff = now - dt.timedelta(days=days)
+    result = CameraResult(camera_id, label, days, cutoff)
+    with transaction.atomic():
+        if not dry_run:
+            Camera.objects.select_for_update().filter(pk=camera_id).first()  # see gwanje.video.holds
+        overlap = _hold_overlap(list(LegalHold.objects.filter(camera_id=camera_id, released_at__isnull=True)))
+        expired = Segment.objects.filter(camera_id=camera_id, end__lt=cutoff)
+        if overlap is not None:
+            result.held = expired.filter(overlap).count()
+            expired = expired.exclude(overlap)
+        rows = list(expired.order_by("start").values_list("id", "key", "session_id", "start", "end", "bytes"))
+        if rows:
+            result.segments = len(rows)
+            result.period_start = min(r[3] for r in rows)
+            result.period_end = max(r[4] for r in rows)
+            result.bytes = sum(r[5] for r in rows)
+        touched = {r[2] for r in rows}
+        if dry_run:
+            kept = Q(end__gte=cutoff) if overlap is None else Q(end__gte=cutoff) | overlap
+            remaining = Segment.objects.filter(session=OuterRef("pk")).filter(kept)
+            result.sessions = (
+                RecordingSession.objects.filter(camera_id=camera_id)
+                .filter(Q(pk__in=touched) | Q(started_at__lt=cutoff))
+                .filter(~Exists(remaining))
+                .count()
+            )
+            return result, []
+        if not rows and not _empty_sessions(camera_id, cutoff, set()).exists():
+            return result, []
+        if rows:
+            result.record_id = DestructionRecord.objects.create(
+                camera_id=camera_id,
+                period_start=result.period_start,
+                period_end=result.period_end,
+                segment_count=result.segments,
+                bytes=result.bytes,
+                executed_at=timezone.now(),
+                executed_by=EXECUTED_BY,
+            ).pk
+        ids = [r[0] for r in rows]
+        for i in range(0, len(ids), CHUNK):
+            Segment.objects.filter(pk__in=ids[i : i + CHUNK]).delete()
+        empty = list(_empty_sessions(camera_id, cutoff, touched).values_list("id", "init_key"))
+        result.sessions = len(empty)
+        for i in range(0, len(empty), CHUNK):
+            RecordingSession.objects.filter(pk__in=[s[0] for s in empty[i : i + CHUNK]]).delete()
+        keys = [r[1] for r in rows] + [k for _id, k in empty if k]
+        # Journal the keys before the rows commit: a crash after the commit leaves them to retry.
+        _write_journal(_read_journal() + keys)
+    return result, keys
+
+
+def run_retention(
+    *, now: dt.datetime | None = None, dry_run: bool = False, store: SegmentStore | None = None
+) -> RetentionReport:
+    """Delete what is past each camera's retention period (see the module docstring)."""
+    from gwanje.registry.models import Camera
+
+    store = store or default_store()
+    now = now or timezone.now()
+    report = RetentionReport(now=now, dry_run=dry_run)
+    lock = contextlib.nullcontext() if dry_run else _run_lock()
+    with lock:
+        report.disk_before = disk_state(store) if dry_run else check_disk(store, now)
+        if report.disk_before.low:
+            log.warning(
+                "retention: recording disk low (%s); only video past its retention period is deleted",
+                report.disk_before.describe(),
+            )
+        if not dry_run and _read_journal():
+            deleted, failed = _delete_objects(store, _read_journal())  # earlier runs' leftovers
+            report.objects_deleted += deleted
+            report.failed.update(failed)
+        cameras = Camera.objects.select_related("site").order_by("pk")
+        for cam in cameras.only("pk", "number", "retention_days", "site__code"):
+            cutoff = now - dt.timedelta(days=cam.retention_days)
+            if not (
+                Segment.objects.filter(camera_id=cam.pk, end__lt=cutoff).exists()
+                or _empty_sessions(cam.pk, cutoff, set()).exists()
+            ):
+                continue
+            result, keys = _camera(cam.pk, f"{cam.site.code}-{cam.number}", cam.retention_days, now, dry_run)
+            if result.segments or result.sessions or result.held:
+                report.cameras.append(result)
+                if not dry_run and result.segments:
+                    log.info("retention: %s", result.describe())
+            if not dry_run and keys:
+                deleted, failed = _delete_objects(store, keys)
+                report.objects_deleted += deleted
+                report.failed.update(failed)
+        if not dry_run:
+            report.exports_removed = sweep_exports()
+        report.holds_due = list(
+            LegalHold.objects.filter(released_at__isnull=True, expires_at__lt=now)
+            .select_related("camera__site", "owner")
+            .order_by("expires_at")
+        )
+        for hold in report.holds_due:
+            log.warning("legal hold #%s is past its review date %s: review it", hold.pk, hold.expires_at)
+        if dry_run:
+            report.disk_after = report.disk_before
+            return report
+        report.disk_after = check_disk(store)
+        if report.disk_after.low:
+            detail = (
+                "Recording disk still low after retention; nothing inside its retention period is "
+                "deleted to make room: " + report.disk_after.describe()
+            )
+            report.blocked_alarm_opened = open_alarm(AlarmKind.RETENTION_BLOCKED, detail)
+            log.error("retention: %s", detail)
+    return report
