@@ -59,7 +59,7 @@ def test_lists_open_faults_first_closed_gaps_and_alarms(make_user, client_for, c
     RecordingGap.objects.filter(camera=c).update(end=now - dt.timedelta(minutes=30))
     VideoAlarm.objects.create(kind=AlarmKind.DISK_LOW, detail="8 % free", raised_at=now)
 
-    response = client_for(make_user(Role.MONITORING_AGENT)).get(URL)
+    response = client_for(make_user(Role.MONITORING_AGENT)).get(URL, HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
     assert response.status_code == 200
     open_table = html[html.index('id="open-faults"') : html.index('id="video-alarms"')]
