@@ -101,6 +101,12 @@ class Command(BaseCommand):
             (f"{SIMULATOR_PREFIX}cam/{n}/main", f"{SIMULATOR_PREFIX}cam/{n}/sub") for n in range(1, count + 1)
         ]
         changed = point_cameras_at(urls, replaceable_prefix=SIMULATOR_PREFIX)
+        try:
+            # Wait for the cameras (the first start encodes the clips) so that the recorder does
+            # not begin with a fault for every demo camera.
+            process.wait_ready(child, SIMULATOR_CONTROL_PORT)
+        except RuntimeError as exc:  # the web server runs on without the simulator
+            self.stderr.write(f"Camera simulator did not start: {exc}")
         self.stdout.write(
             f"Camera simulator: {count} cameras on {SIMULATOR_PREFIX}cam/<n>/main|sub "
             f"(control: gwanje simulate-cameras --control-port {SIMULATOR_CONTROL_PORT} --send stop <n>); "
