@@ -17,6 +17,7 @@ class FaultReason(ChoiceSet):
     """Why a camera is not recorded (from the recorder's ffmpeg)."""
 
     CONNECTION_REFUSED = "connection_refused"
+    NOT_FOUND = "not_found"
     AUTH_FAILURE = "auth_failure"
     TIMEOUT = "timeout"
     NO_VIDEO = "no_video"
@@ -27,6 +28,7 @@ class FaultReason(ChoiceSet):
 
     CHOICES = [
         (CONNECTION_REFUSED, _("Connection refused"), "#d32f2f"),
+        (NOT_FOUND, _("No stream at that address"), "#e64a19"),
         (AUTH_FAILURE, _("Authentication failure"), "#c2185b"),
         (TIMEOUT, _("Timeout"), "#f57c00"),
         (NO_VIDEO, _("No video stream"), "#7b1fa2"),

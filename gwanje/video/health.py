@@ -51,7 +51,7 @@ _RULES: list[tuple[re.Pattern[str], str, str]] = [
      "the camera's host cannot be reached"),
     (re.compile(r"timed out|Connection timeout|ETIMEDOUT", re.I), FaultReason.TIMEOUT,
      "no answer from the camera within the timeout"),
-    (re.compile(r"\b404 Not Found|\bNot Found\b", re.I), FaultReason.OTHER,
+    (re.compile(r"\b404 Not Found|\bNot Found\b", re.I), FaultReason.NOT_FOUND,
      "the camera has no stream at that path (404 Not Found)"),
     (re.compile(r"\b5\d\d (?:Internal Server Error|Service Unavailable)|Service Unavailable", re.I),
      FaultReason.OTHER, "the camera answered with a server error"),

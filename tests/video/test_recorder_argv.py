@@ -230,7 +230,7 @@ def test_unsupported_codec():
 
 def test_not_found_and_other():
     d = diag("rtsp://h/nope: Server returned 404 Not Found")
-    assert d.reason == FaultReason.OTHER and "404" in d.detail
+    assert d.reason == FaultReason.NOT_FOUND and "404" in d.detail
     assert diag("rtsp://h/x: Invalid data found when processing input").reason == FaultReason.OTHER
     d = diag("something nobody expected", 1)
     assert d.reason == FaultReason.OTHER and "status 1" in d.detail and "nobody expected" in d.detail
