@@ -14,15 +14,13 @@ new socket; the upstream already runs after the first load). Goal: p50 ≤ 1,000
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench.common import percentile
+from bench.common import percentile, stop_group, wait_serving
 
 BACKENDS = ("spatialite", "postgis")
 CHROMIUM = os.environ.get("GWANJE_CHROMIUM", "/usr/bin/chromium")
@@ -170,28 +168,7 @@ def _start_server(port: int, tmp: Path) -> subprocess.Popen:
          "--port", str(port), "--lifespan", "on", "--log-level", "warning"],
         env=dict(os.environ), start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).close()  # noqa: S310
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}") from None
-            time.sleep(0.3)
-    _stop(proc)
-    raise RuntimeError("uvicorn did not start")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    return wait_serving(proc, port, "uvicorn")
 
 
 def _sign_in(page, base: str, key: bytes) -> None:
@@ -248,7 +225,7 @@ def run(backend: str, quick: bool) -> list[dict]:
             result = _measure(f"http://127.0.0.1:{port}", camera_id, key, frames, reopen)
         finally:
             if server is not None:
-                _stop(server)
+                stop_group(server)
             from gwanje.video.simulator import process
 
             process.terminate(simulator)

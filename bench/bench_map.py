@@ -14,15 +14,13 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import percentile, summary_ms, timed
+from bench.common import percentile, stop_group, summary_ms, timed, wait_serving
 
 BACKENDS = ("spatialite", "postgis")
 SEOUL = (126.80, 37.45, 127.18, 37.69)
@@ -122,28 +120,7 @@ def _start_server(port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).close()  # noqa: S310
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gwanje run exited with {proc.returncode}") from None
-            time.sleep(0.3)
-    _stop(proc)
-    raise RuntimeError("gwanje run did not start")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    return wait_serving(proc, port, "gwanje run")
 
 
 RENDERED_JS = """() => {
@@ -238,7 +215,7 @@ def run(backend: str, quick: bool) -> list[dict]:
             lambda: _http_get(f"{base}/map/cameras.json", b["cookie"]), repeat=5 if quick else 10, warmup=1
         )
     finally:
-        _stop(server)
+        stop_group(server)
 
     def row(what: str, samples: list[float], **extra) -> dict:
         return {"measure": what, "backend": backend, "cameras": f"{total:,}", **summary_ms(samples), **extra}

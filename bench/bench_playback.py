@@ -17,16 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench.common import percentile, summary_ms
+from bench.common import percentile, stop_group, summary_ms, wait_serving
 
 BACKENDS = ("spatialite", "postgis")
 GOAL_MS = 1000
@@ -160,28 +158,7 @@ def _start_server(port: int, urlconf: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).close()  # noqa: S310
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}") from None
-            time.sleep(0.3)
-    _stop(proc)
-    raise RuntimeError("the server did not start")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    return wait_serving(proc, port, "the server")
 
 
 def _poll(page, js: str, arg=None, timeout: float = 30.0):
@@ -266,7 +243,7 @@ def run(backend: str, quick: bool) -> list[dict]:
     try:
         b = _browser(f"http://127.0.0.1:{port}", camera.pk, cookie, segments, seeks, opens)
     finally:
-        _stop(server)
+        stop_group(server)
 
     recording_label = f"{len(segments)} × {SEGMENT_SECONDS} s, 1080p, {bitrate / 1e6:.1f} Mbps, GOP 2 s"
 

@@ -59,3 +59,38 @@ def format_table(title: str, rows: Iterable[dict]) -> str:
     sep = "|-" + "-|-".join("-" * widths[h] for h in headers) + "-|"
     body = ["| " + " | ".join(str(r.get(h, "")).ljust(widths[h]) for h in headers) + " |" for r in rows]
     return "\n".join([f"## {title}", "", line, sep, *body, ""])
+
+
+def stop_group(proc, timeout: float = 15) -> None:
+    """SIGTERM a server started with start_new_session=True (its whole process group), then
+    SIGKILL if it does not stop in `timeout` s; always reaped."""
+    import os
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_serving(proc, port: int, what: str, timeout: float = 60):
+    """Wait until the server answers its login page; `proc`, or RuntimeError (server stopped)."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).close()  # noqa: S310
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {proc.returncode}") from None
+            time.sleep(0.3)
+    stop_group(proc)
+    raise RuntimeError(f"{what} did not start")
