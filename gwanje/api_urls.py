@@ -16,7 +16,9 @@ from gwanje.accounts.api import OrganisationViewSet
 from gwanje.core.middleware import content_security_policy
 from gwanje.geo import api as geo_api
 from gwanje.registry.api import CameraViewSet, PurposeExpansionViewSet, SiteViewSet
-from gwanje.situations.api import GrantViewSet, IncidentViewSet
+from gwanje.situations import webhooks
+from gwanje.situations.api import GrantViewSet
+from gwanje.situations.api_incidents import IncidentViewSet
 from gwanje.video.api_playback import CameraRecordingsView
 from gwanje.video.api_wall import WallLayoutViewSet
 
@@ -57,6 +59,7 @@ router.register("grants", GrantViewSet, basename="api-grant")
 router.register("wall-layouts", WallLayoutViewSet, basename="api-wall-layout")
 
 urlpatterns = [
+    path("events/<slug:kind>/", webhooks.event_webhook, name="api-event-webhook"),
     path("cameras/<int:pk>/recordings/", CameraRecordingsView.as_view(), name="api-camera-recordings"),
     *router.urls,
     path("layers/district/", geo_api.DistrictLayer.as_view(), name="api-layer-district"),

@@ -256,3 +256,8 @@ DEFAULT_DEPLOYMENT = env("GWANJE_DEPLOYMENT", "seongdong")
 # security.W021: HSTS preload is a public-internet list; a control center's host name on a closed
 # network is never submitted to it (HSTS itself is on with GWANJE_HTTPS).
 SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W021"]
+
+# Event intake (situations): how old or how far ahead of this server's clock a device's event time
+# may be before the message is dead-lettered instead of raising an alarm.
+EVENT_MAX_AGE_SECONDS = _env_int("GWANJE_EVENT_MAX_AGE_SECONDS", 3600, minimum=60)
+EVENT_MAX_SKEW_SECONDS = _env_int("GWANJE_EVENT_MAX_SKEW_SECONDS", 120, minimum=1)

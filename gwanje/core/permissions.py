@@ -45,7 +45,11 @@ ACTIONS: dict[str, Any] = {
     "video.faults": _("See camera health, recording faults and video alarms"),
     "video.holds": _("Place and release legal holds on recorded video"),
     "incidents.view": _("View incidents"),
-    "incidents.manage": _("Open and close incidents"),
+    "incidents.manage": _("Open incidents by hand and close any incident"),
+    "incidents.handle": _("Take incident workflow steps, as the division of duties assigns them"),
+    "duty.manage": _("Edit the division of duties (Annex 2) and its SLA timers"),
+    "intake.view": _("See event devices and the dead letters of event intake"),
+    "intake.manage": _("Register event devices and their credentials"),
     "grants.create": _("Request an incident-bound video grant (police)"),
     "grants.view_all": _("See every video grant, live"),
     "grants.revoke": _("Revoke any video grant"),
@@ -59,8 +63,10 @@ _VIEW = {"registry.view", "geo.view"}
 _WATCH = {"video.live", "video.playback", "video.snapshot", "incidents.view"}
 # Police roles: every video action is further bound to an open incident grant (see GRANT_BOUND).
 _POLICE = _VIEW | _WATCH | {"grants.create"}
+# The stationed officer and the 112 room judge, dispatch and close (Art. 10); investigators only look.
+_POLICE_DUTY = _POLICE | {"incidents.handle"}
 MATRIX: dict[str, set[str]] = {
-    R.MONITORING_AGENT: _VIEW | _WATCH | {"incidents.manage", "video.faults"},
+    R.MONITORING_AGENT: _VIEW | _WATCH | {"incidents.manage", "incidents.handle", "video.faults"},
     R.SUPERVISOR: _VIEW
     | _WATCH
     | {
@@ -70,6 +76,9 @@ MATRIX: dict[str, set[str]] = {
         "video.faults",
         "video.holds",
         "incidents.manage",
+        "incidents.handle",
+        "duty.manage",
+        "intake.view",
         "grants.view_all",
         "grants.revoke",
         "audit.view",
@@ -88,14 +97,17 @@ MATRIX: dict[str, set[str]] = {
         "accounts.manage",
         "admin.access",
         "video.faults",
+        "intake.view",
+        "intake.manage",
     },
     # Row-scoped to the manager's own department (see the registry's scopes).
     R.DEPARTMENT_MANAGER: _VIEW | {"registry.change", "registry.import", "registry.export"},
-    R.POLICE_STATIONED: _POLICE,
-    R.POLICE_112: _POLICE,
+    R.POLICE_STATIONED: _POLICE_DUTY,
+    R.POLICE_112: _POLICE_DUTY,
     R.POLICE_INVESTIGATOR: _POLICE | {"video.export"},
-    # Maintenance contractors fix cameras: they see faults, not video.
-    R.CONTRACTOR: _VIEW | {"video.faults"},
+    # Maintenance contractors fix cameras: they see faults, not video; by day they answer emergency
+    # bells first (Annex 2), so they see and handle the incidents routed to maintenance (row scope).
+    R.CONTRACTOR: _VIEW | {"video.faults", "incidents.view", "incidents.handle"},
     R.SYSTEM_ADMIN: set(ACTIONS),
 }
 # Roles whose video actions need a live incident grant for the camera (agreement Art. 9⑤).

@@ -1,4 +1,4 @@
-"""/api/v1/incidents/ and /api/v1/grants/: incidents (minimal) and incident-bound video grants."""
+"""/api/v1/grants/: incident-bound video grants (the incidents API is in api_incidents.py)."""
 
 from __future__ import annotations
 
@@ -10,36 +10,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from gwanje.core.access import record_out_of_scope
-from gwanje.core.api import ChoiceSetField, ErrorSerializer, JSONParser, RestrictedQuerysetMixin
+from gwanje.core.api import ErrorSerializer, JSONParser
 from gwanje.situations import services
-from gwanje.situations.choices import GrantState, IncidentStatus
+from gwanje.situations.choices import GrantState
 from gwanje.situations.models import DEFAULT_GRANT_HOURS, DEFAULT_GRANT_RADIUS_M, Incident, VideoGrant
 
 _ERR = OpenApiResponse(ErrorSerializer, description=_("Invalid, not logged in, not allowed, or not found"))
-
-
-class IncidentSerializer(serializers.ModelSerializer):
-    status = ChoiceSetField(IncidentStatus, read_only=True)
-    lat = serializers.SerializerMethodField()
-    lon = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Incident
-        fields = ["id", "number", "title", "status", "lat", "lon", "address", "opened_at", "closed_at"]
-        read_only_fields = fields
-
-    def get_lat(self, obj) -> float:
-        return obj.point.y
-
-    def get_lon(self, obj) -> float:
-        return obj.point.x
-
-
-class IncidentWriteSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    lat = serializers.FloatField(min_value=33, max_value=39)
-    lon = serializers.FloatField(min_value=124, max_value=132)
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -72,49 +48,6 @@ class GrantWriteSerializer(serializers.Serializer):
 
 class RevokeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-
-@extend_schema_view(
-    list=extend_schema(
-        tags=["situations"], responses={200: IncidentSerializer(many=True), 400: _ERR, 403: _ERR}
-    ),
-    retrieve=extend_schema(tags=["situations"], responses={200: IncidentSerializer, 403: _ERR, 404: _ERR}),
-    create=extend_schema(
-        tags=["situations"],
-        request=IncidentWriteSerializer,
-        responses={201: IncidentSerializer, 400: _ERR, 403: _ERR},
-    ),
-)
-class IncidentViewSet(
-    RestrictedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):  # fmt: skip
-    """Incidents (minimal until the situations issue): open ones can carry police video grants."""
-
-    permission_actions = {"read": "incidents.view", "write": "incidents.manage", "close": "incidents.manage"}
-    queryset = Incident.objects.order_by("-opened_at", "-id")
-    serializer_class = IncidentSerializer
-    parser_classes = [JSONParser]
-    lookup_value_regex = r"[0-9]+"
-
-    def create(self, request, *args, **kwargs):
-        data = IncidentWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        d = data.validated_data
-        incident = services.open_incident(
-            user=request.user, title=d["title"], lon=d["lon"], lat=d["lat"], address=d["address"]
-        )
-        return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        tags=["situations"],
-        request=None,
-        responses={200: IncidentSerializer, 400: _ERR, 403: _ERR, 404: _ERR},
-    )
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        incident = services.close_incident(user=request.user, incident=self.get_object(), request=request)
-        return Response(IncidentSerializer(incident).data)
 
 
 @extend_schema_view(

@@ -11,3 +11,7 @@ class SituationsConfig(AppConfig):
         from gwanje.situations.grants import active_grant
 
         register_grant_check(active_grant)
+
+        from gwanje.situations import scopes
+
+        scopes.register()

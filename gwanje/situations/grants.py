@@ -13,8 +13,7 @@ def active_grant(user, camera, start, end, now):
         cameras=camera,
         revoked_at__isnull=True,
         expires_at__gt=now,
-        incident__status=IncidentStatus.OPEN,
-    )
+    ).exclude(incident__status__in=IncidentStatus.FINISHED)
     if start is not None:
         qs = qs.filter(window_start__lte=start)
     if end is not None:

@@ -19,6 +19,7 @@ OPEN = {
     "jsi18n/": "the JavaScript translation catalogue",
     "api/v1/schema/": "the OpenAPI schema: logged-in users, no data",
     "api/v1/docs/": "Swagger UI: logged-in users, no data",
+    "api/v1/events/<slug:kind>/": "device webhooks: signed by the device's secret (HMAC), no user",
 }
 # Prefixes served by views that check for themselves: the admin site requires admin.access
 # (GwanjeAdminSite.has_permission) and each admin the model's actions.

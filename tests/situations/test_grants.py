@@ -244,7 +244,7 @@ def test_incidents_api(client_for, agent, police_officer):
     made = client_for(agent).post(
         "/api/v1/incidents/", {"title": "SOS", "lat": 37.55, "lon": 127.04}, content_type="application/json"
     )
-    assert made.status_code == 201 and made.json()["status"] == "open"
+    assert made.status_code == 201 and made.json()["status"] == "new"
     assert client_for(police_officer).post("/api/v1/incidents/", {"title": "x", "lat": 37.5, "lon": 127.0},
                                            content_type="application/json").status_code == 403  # fmt: skip
     outside = client_for(agent).post(

@@ -103,6 +103,13 @@ def test_stop_ends_sessions_and_refuses_until_resumed(simulator):
     assert back.stdout.strip() == "h264", back.stderr
 
 
+def pts(line):
+    """The pts_time of one ffprobe csv line: its first field, which may be N/A; a packet carrying
+    side data adds fields after a comma (e.g. "1.040000,")."""
+    field = line.strip().split(",")[0]
+    return None if field in ("", "N/A") else float(field)
+
+
 def test_stall_keeps_the_session_but_sends_nothing(simulator):
     reader = subprocess.Popen(
         ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "3000000",
@@ -110,7 +117,7 @@ def test_stall_keeps_the_session_but_sends_nothing(simulator):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        first = next(float(line) for line in reader.stdout if line.strip() != "N/A")
+        first = next(t for t in map(pts, reader.stdout) if t is not None)
         started = time.monotonic()
         for _ in range(10):  # packets flow
             assert reader.stdout.readline()
@@ -123,7 +130,7 @@ def test_stall_keeps_the_session_but_sends_nothing(simulator):
         if reader.poll() is None:
             reader.kill()
             reader.wait()
-    last = max([first] + [float(v) for v in rest.split() if v != "N/A"])
+    last = max([first] + [t for t in map(pts, rest.splitlines()) if t is not None])
     # stream time stopped at the stall (give or take what was in flight), not at the reader's end
     assert last - first < stalled_after + 2
     simulator.resume(4)

@@ -26,6 +26,7 @@ from gwanje.geo.queries import DongLocator
 from gwanje.registry.bulk import CameraSpec, SiteSpec, upsert_sites
 from gwanje.registry.choices import CameraKind, Owner, Source
 from gwanje.registry.models import Site
+from gwanje.situations.services.devices import seed_demo_devices
 
 DATA = Path(__file__).resolve().parent / "data"
 SEED = 20141030  # the agreement's date: placement is the same on every machine
@@ -179,6 +180,7 @@ def load(log=print) -> dict:
     _layers()
     specs = inventory_specs(orgs)
     result = upsert_sites(specs, locator=DongLocator())
-    summary = {"organisations": Organisation.objects.count(), **result.as_dict()}
+    devices = seed_demo_devices()
+    summary = {"organisations": Organisation.objects.count(), **result.as_dict(), "event_devices": devices}
     log(f"seongdong: {summary}")
     return summary

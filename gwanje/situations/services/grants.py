@@ -1,4 +1,4 @@
-"""All writes to incidents and video grants.
+"""All writes to video grants.
 
 A grant (agreement Art. 9⑤) lets one police user view the video of the cameras within a radius of
 an open incident until it expires (default 2 h), is revoked, or the incident closes — whichever
@@ -10,84 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gwanje.audit import services as audit
 from gwanje.core import permissions
-from gwanje.geo.queries import in_korea, nearest
+from gwanje.geo.queries import nearest
 from gwanje.registry.choices import CameraStatus
 from gwanje.registry.models import Camera
-from gwanje.situations.choices import GrantState, IncidentStatus
-from gwanje.situations.models import (
-    DEFAULT_GRANT_HOURS,
-    DEFAULT_GRANT_RADIUS_M,
-    Incident,
-    VideoGrant,
-    YearCounter,
-)
+from gwanje.situations.choices import GrantState
+from gwanje.situations.models import DEFAULT_GRANT_HOURS, DEFAULT_GRANT_RADIUS_M, Incident, VideoGrant
 
 MIN_REASON = 5
 MAX_GRANT_HOURS = 4
 MAX_LOOKBACK = dt.timedelta(hours=24)  # recorded video from at most a day before the incident
 LEGAL_BASIS = "협약 제9조⑤"
-
-
-def _next_number(now: dt.datetime) -> str:
-    year = timezone.localtime(now).year
-    YearCounter.objects.get_or_create(year=year)
-    YearCounter.objects.filter(year=year).update(last=F("last") + 1)  # locks the row until commit
-    last = YearCounter.objects.get(year=year).last
-    return f"{year}-{last:06d}"
-
-
-@transaction.atomic
-def open_incident(*, user, title: str, lon: float, lat: float, address: str = "") -> Incident:
-    permissions.require(user, "incidents.manage")
-    title = " ".join((title or "").split())
-    if not title:
-        raise ValidationError({"title": _("Give the incident a title.")})
-    if not in_korea(lon, lat):
-        raise ValidationError(
-            {"point": _("The location is outside Korea (latitude 33–39, longitude 124–132).")}
-        )
-    now = timezone.now()
-    return Incident.objects.create(
-        number=_next_number(now),
-        title=title[:200],
-        point=Point(lon, lat, srid=4326),
-        address=(address or "")[:200],
-        opened_at=now,
-        opened_by=user,
-    )
-
-
-@transaction.atomic
-def close_incident(*, user, incident: Incident, request=None) -> Incident:
-    """Close an incident; its grants end at once (each recorded as expired)."""
-    permissions.require(user, "incidents.manage")
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if not incident.is_open:
-        raise ValidationError(_("The incident is already closed."))
-    now = timezone.now()
-    active = [g for g in incident.grants.select_related("user") if g.state(now) == GrantState.ACTIVE]
-    incident.status, incident.closed_at, incident.closed_by = IncidentStatus.CLOSED, now, user
-    incident.save(update_fields=["status", "closed_at", "closed_by"])
-    for grant in active:
-        audit.record_change(
-            actor=user,
-            action="grant_expired",
-            subject_user=grant.user,
-            target=f"grant:{grant.pk}",
-            before={"state": GrantState.ACTIVE},
-            after={"state": GrantState.INCIDENT_CLOSED, "incident": incident.number},
-            request=request,
-        )
-    return incident
 
 
 def cameras_near(incident: Incident, radius_m: int) -> list[Camera]:
@@ -221,3 +160,21 @@ def visible_grants(user):
     if permissions.allowed(user, "grants.create"):
         return qs.filter(user=user)
     return qs.none()
+
+
+def end_grants_of(incident: Incident, *, actor, now, request=None) -> int:
+    """The incident has finished: its active grants end now, each recorded as a permission change.
+    Called by the workflow inside the closing transaction."""
+    grants = incident.grants.select_related("user")
+    active = [g for g in grants if g.revoked_at is None and now < g.expires_at]
+    for grant in active:
+        audit.record_change(
+            actor=actor,
+            action="grant_expired",
+            subject_user=grant.user,
+            target=f"grant:{grant.pk}",
+            before={"state": GrantState.ACTIVE},
+            after={"state": GrantState.INCIDENT_CLOSED, "incident": incident.number},
+            request=request,
+        )
+    return len(active)
