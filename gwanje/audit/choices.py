@@ -55,6 +55,7 @@ class ChangeAction(ChoiceSet):
     GRANT_REVOKED = "grant_revoked"
     GRANT_EXPIRED = "grant_expired"
     NETWORK_POLICY_CHANGED = "network_policy_changed"
+    DUTY_CHANGED = "duty_changed"  # the division of duties decides who may act on incidents
     # Written by `gwanje audit purge` before it deletes the oldest part of this history.
     HISTORY_PURGED = "history_purged"
 
@@ -73,6 +74,7 @@ class ChangeAction(ChoiceSet):
         (GRANT_REVOKED, _("Video grant revoked"), "#c62828"),
         (GRANT_EXPIRED, _("Video grant expired"), "#8d6e63"),
         (NETWORK_POLICY_CHANGED, _("Network policy changed"), "#ef6c00"),
+        (DUTY_CHANGED, _("Division of duties changed"), "#6d4c41"),
         (HISTORY_PURGED, _("History purged (retention)"), "#424242"),
     ]
 

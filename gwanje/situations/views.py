@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -16,6 +16,7 @@ from gwanje.situations import services
 from gwanje.situations.forms import GrantForm, IncidentForm, RevokeForm
 from gwanje.situations.models import Incident
 from gwanje.situations.services import visible_grants
+from gwanje.situations.views_incidents import _incident, _log_personal, incident_context
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -43,13 +44,14 @@ def incident_list(request):
             else:
                 messages.success(request, _("Incident %(n)s opened.") % {"n": incident.number})
                 return redirect("situations:incident_detail", pk=incident.pk)
-    page = Paginator(Incident.objects.select_related("opened_by"), 50).get_page(request.GET.get("page"))
+    qs = permissions.restrict(request.user, "incidents.view", Incident.objects.select_related("opened_by"))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "situations/incident_list.html", {"page": page, "form": form})
 
 
 @permissions.requires("incidents.view")
 def incident_detail(request, pk: int):
-    incident = get_object_or_404(Incident, pk=pk)
+    incident = _incident(request, pk)
     form = GrantForm()
     if request.method == "POST":
         permissions.require(request.user, "grants.create")
@@ -79,22 +81,21 @@ def incident_detail(request, pk: int):
                 )
                 return redirect("situations:incident_detail", pk=incident.pk)
     grants = visible_grants(request.user).filter(incident=incident)
-    return render(
+    _log_personal(request, incident)
+    context = incident_context(
         request,
-        "situations/incident_detail.html",
-        {
-            "incident": incident,
-            "grants": grants,
-            "form": form,
-            "can_request": permissions.allowed(request.user, "grants.create"),
-        },
+        incident,
+        grants=grants,
+        form=form,
+        can_request=permissions.allowed(request.user, "grants.create"),
     )
+    return render(request, "situations/incident_detail.html", context)
 
 
 @permissions.requires("incidents.manage")
 @require_POST
 def incident_close(request, pk: int):
-    incident = get_object_or_404(Incident, pk=pk)
+    incident = _incident(request, pk)
     try:
         services.close_incident(user=request.user, incident=incident, request=request)
     except ValidationError as exc:

@@ -116,3 +116,53 @@ def test_notes_and_english_errors(night, make_user, client_for):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert r.status_code == 400 and "not possible" in r.json()["errors"][0]["message"]
+
+
+def test_the_incident_page_timeline_steps_and_notes(night, make_user, client_for):
+    agent = client_for(make_user(Role.MONITORING_AGENT))
+    incident = send("bell", device("bell", 4).device_id, payload())[1]
+    page = agent.get(f"/situations/incidents/{incident.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert incident.number in text and "확인" in text and 'value="acknowledge"' in text
+    r = agent.post(
+        f"/situations/incidents/{incident.pk}/act/", {"action": "acknowledge", "note": "CCTV 확인"}
+    )
+    assert r.status_code == 302
+    r = agent.post(f"/situations/incidents/{incident.pk}/act/", {"action": "dispatch"})  # police's step
+    page = agent.get(f"/situations/incidents/{incident.pk}/")
+    assert "경찰" in page.content.decode()
+    agent.post(f"/situations/incidents/{incident.pk}/notes/", {"text": "신고자와 통화"})
+    page = agent.get(f"/situations/incidents/{incident.pk}/").content.decode()
+    assert "신고자와 통화" in page and "CCTV 확인" in page
+
+
+def test_the_duty_matrix_page_and_its_edit_by_a_supervisor(make_user, client_for):
+    from gwanje.audit.models import PermissionChange
+
+    supervisor, agent = client_for(make_user(Role.SUPERVISOR)), client_for(make_user(Role.MONITORING_AGENT))
+    page = agent.get("/situations/duties/").content.decode()
+    assert "비상벨" in page and "duty-form" not in page
+    assert agent.post("/situations/duties/", {"kind": "bell"}).status_code == 403
+    rule = DutyRule.objects.get(kind="bell")
+    data = {f"bell-{k}": v for k, v in {
+        "recognised_by": "district", "responded_by": "police", "day_first": "maintenance",
+        "night_first": "district",
+        "day_starts": "08:00", "day_ends": "20:00", "correlation_minutes": 5, "ack_seconds": 30,
+        "handover_seconds": 120, "dispatch_seconds": 300, "note": rule.note}.items()}  # fmt: skip
+    r = supervisor.post("/situations/duties/", {"kind": "bell", **data})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    rule.refresh_from_db()
+    assert (rule.day_starts, rule.ack_seconds) == (dt.time(8, 0), 30)
+    assert PermissionChange.objects.filter(action="duty_changed", target="duty:bell").exists()
+    data["bell-night_first"] = ""
+    r = supervisor.post("/situations/duties/", {"kind": "bell", **data})
+    assert r.status_code == 200 and "neither" in r.content.decode() or "모두" in r.content.decode()
+
+
+def test_dead_letters_page_for_administrators(make_user, client_for):
+    send("bell", "nobody", b"{oops")
+    admin = client_for(make_user(Role.IT_ADMIN))
+    page = admin.get("/situations/dead-letters/")
+    assert page.status_code == 200 and "{oops" in page.content.decode()
+    assert client_for(make_user(Role.MONITORING_AGENT)).get("/situations/dead-letters/").status_code == 403

@@ -68,3 +68,18 @@ def test_invalid_and_oversized_bodies():
     assert "button" in r.json()["errors"][0]["message"]
     r = post("bell", b"x" * (MAX_BYTES + 1))
     assert r.status_code == 413 and r.json()["errors"][0]["code"] == "too_large"
+
+
+def test_docs_events_md_is_generated_from_the_schemas():
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.utils import translation
+
+    from gwanje.situations.schemas import events_markdown
+
+    with translation.override("en"):
+        expected = events_markdown()
+    assert (Path(settings.BASE_DIR) / "docs" / "events.md").read_text(encoding="utf-8") == expected, (
+        "run `gwanje event-schemas` to regenerate docs/events.md"
+    )

@@ -116,6 +116,10 @@ class Incident(models.Model):
             return self.first_party
         return self.responder_party
 
+    @property
+    def current_party_label(self) -> str:
+        return Party.label(self.current_party)
+
 
 class IncidentTransition(models.Model):
     """One step of an incident's workflow (or a correlated event joining it): who, when, what."""

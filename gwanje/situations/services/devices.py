@@ -18,8 +18,42 @@ SOS_GATEWAY = "useoul-sos-gw"
 RECORDER_DEVICE = "gwanje-recorder"
 
 
+_HOOKS: list = []
+
+
+def on_devices_changed(fn) -> None:
+    """Register fn() to run after a commit that changed devices or secrets (the private broker's
+    account sync registers here)."""
+    if fn not in _HOOKS:
+        _HOOKS.append(fn)
+
+
+def _changed() -> None:
+    for fn in list(_HOOKS):
+        transaction.on_commit(fn)
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(24)
+
+
+@transaction.atomic
+def rotate_secret(device: Device) -> str:
+    """A new secret for the device (the old one stops working at once); returned to show once."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    device.secret = new_secret()
+    device.save(update_fields=["secret"])
+    _changed()
+    return device.secret
+
+
+@transaction.atomic
+def update_device(device: Device, *, name: str, site, camera, is_active: bool) -> Device:
+    device.name, device.site, device.camera, device.is_active = name, site, camera, is_active
+    device.full_clean()
+    device.save(update_fields=["name", "site", "camera", "is_active"])
+    _changed()
+    return device
 
 
 @transaction.atomic
@@ -41,6 +75,7 @@ def register_device(
     else:
         device.kind, device.name, device.site, device.camera = kind, name, site, camera
     device.save()
+    _changed()
     if kind == IncidentKind.BELL and not site.has_emergency_bell:
         Site.objects.filter(pk=site.pk).update(has_emergency_bell=True)
     return device

@@ -367,3 +367,23 @@ def check_timers(now: dt.datetime | None = None) -> int:
                 console.publish(incident, "escalated")
                 raised += 1
     return raised
+
+
+def attach_snapshot(*, user, incident: Incident, camera, t: dt.datetime | None = None, request=None):
+    """Save a JPEG of `camera` — recorded at `t`, or live now — into the incident, for its report.
+    Authorized and logged as a video snapshot by the choke point (police: under a grant)."""
+    from gwanje.core import access
+    from gwanje.situations.models import IncidentImage
+    from gwanje.video import snapshots
+
+    permissions.require(user, "incidents.handle")
+    at = t or timezone.now()
+    access.require_video(user, "video.snapshot", camera, start=at, end=at,
+                         reason=f"incident:{incident.number}", request=request)  # fmt: skip
+    jpeg = snapshots.live_snapshot(camera) if t is None else snapshots.recorded_snapshot(camera, t)
+    with transaction.atomic():
+        image = IncidentImage.objects.create(
+            incident=incident, camera=camera, caption=f"snapshot:{user.username}", content=jpeg, at=at
+        )
+        Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+    return image
