@@ -224,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # validatorUrl None: Swagger UI must not call validator.swagger.io from a closed network.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Two choice sets share the field name "result": name their enums.
+    "ENUM_NAME_OVERRIDES": {
+        "AccessResultEnum": "gwanje.audit.choices.AccessResult.values",
+    },
 }
 
 LOGGING = {

@@ -24,6 +24,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     status = ChoiceSetField(IncidentStatus, read_only=True)
     first_party = ChoiceSetField(Party, read_only=True)
     responder_party = ChoiceSetField(Party, read_only=True)
+    result = ChoiceSetField(UtilisationResult, read_only=True)
     current_party = serializers.SerializerMethodField()
     lat = serializers.SerializerMethodField()
     lon = serializers.SerializerMethodField()
@@ -99,12 +100,10 @@ class IncidentWriteSerializer(serializers.Serializer):
 
 
 class ActSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=Action.values())
+    action = ChoiceSetField(Action)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     unit = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
-    result = serializers.ChoiceField(
-        choices=UtilisationResult.values(), required=False, allow_blank=True, default=""
-    )
+    result = ChoiceSetField(UtilisationResult, required=False, allow_blank=True, default="")
     result_text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -113,7 +112,7 @@ class NoteSerializer(serializers.Serializer):
 
 
 class CloseSerializer(serializers.Serializer):
-    result = serializers.ChoiceField(choices=UtilisationResult.values(), default=UtilisationResult.OTHER)
+    result = ChoiceSetField(UtilisationResult, default=UtilisationResult.OTHER)
     text = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
