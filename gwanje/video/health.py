@@ -161,6 +161,16 @@ def _last_end(camera_id: int) -> dt.datetime | None:
     return Segment.objects.filter(camera_id=camera_id).aggregate(m=Max("end"))["m"]
 
 
+def _report(camera_id: int, fault: CameraFault, state: str, at: dt.datetime) -> None:
+    """After commit, the fault (or its end) goes to the incident intake as a camera-fault event."""
+    from gwanje.situations.services.intake import report_camera_fault
+
+    key = f"fault-{fault.pk}-{state}"
+    transaction.on_commit(
+        lambda: report_camera_fault(camera_id, reason=fault.reason, state=state, at=at, key=key)
+    )
+
+
 @transaction.atomic
 def camera_down(camera_id: int, diagnosis: Diagnosis, *, at: dt.datetime | None = None) -> CameraFault:
     """The recorder lost the camera: open its fault (or update the open one's reason and detail),
@@ -172,6 +182,7 @@ def camera_down(camera_id: int, diagnosis: Diagnosis, *, at: dt.datetime | None 
         fault = CameraFault.objects.create(
             camera_id=camera_id, reason=diagnosis.reason, detail=detail, started_at=at
         )
+        _report(camera_id, fault, "down", at)
     elif (fault.reason, fault.detail) != (diagnosis.reason, detail):
         fault.reason, fault.detail = diagnosis.reason, detail
         fault.save(update_fields=["reason", "detail"])
@@ -191,6 +202,8 @@ def camera_up(camera_id: int, *, at: dt.datetime | None = None) -> None:
     """The camera records again: close its open fault and set it online (gaps are closed by the
     index, at the first segment's stream time)."""
     at = at or timezone.now()
+    for fault in CameraFault.objects.filter(camera_id=camera_id, ended_at__isnull=True):
+        _report(camera_id, fault, "up", at)
     CameraFault.objects.filter(camera_id=camera_id, ended_at__isnull=True).update(ended_at=at)
     camera = Camera.objects.get(pk=camera_id)
     if camera.status not in (CameraStatus.ONLINE, CameraStatus.RETIRED):

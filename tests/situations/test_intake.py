@@ -212,3 +212,20 @@ def test_oversized_and_badly_addressed_messages():
 def test_extra_keys_are_ignored():
     _g, incident = send("bell", bell().device_id, payload(firmware="2.1", battery=88))
     assert incident is not None
+
+
+def test_the_recorders_fault_reports_open_and_update_a_fault_incident(django_capture_on_commit_callbacks):
+    from gwanje.registry.models import Camera
+    from gwanje.video import health
+
+    camera = Camera.objects.order_by("id")[7]
+    with django_capture_on_commit_callbacks(execute=True):
+        health.camera_down(camera.pk, health.Diagnosis("timeout", "no packets"))
+    incident = Incident.objects.get(kind="fault", camera=camera)
+    assert incident.is_open and incident.category == "timeout" and incident.first_party == "district"
+    with django_capture_on_commit_callbacks(execute=True):
+        health.camera_down(camera.pk, health.Diagnosis("timeout", "still nothing"))  # same fault: no report
+        health.camera_up(camera.pk)
+    incident.refresh_from_db()
+    assert incident.event_count == 2 and "복구" in incident.transitions.last().note
+    assert Incident.objects.filter(kind="fault", camera=camera).count() == 1

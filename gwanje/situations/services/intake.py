@@ -396,3 +396,32 @@ _HANDLERS = {
     IncidentKind.PLATE: _plate,
     IncidentKind.FAULT: _fault,
 }
+
+
+def report_camera_fault(camera_id: int, *, reason: str, state: str, at: dt.datetime, key: str) -> None:
+    """The recorder's own fault reports enter the same intake as any device's (kind `fault`, device
+    `gwanje-recorder`, registered on first use). Called after the fault's commit; `key` makes the
+    message id, so a report repeated after a restart is recognised. Never raises: a fault report
+    must not stop recording."""
+    from gwanje.situations.services.devices import RECORDER_DEVICE, register_device
+
+    try:
+        camera = Camera.objects.select_related("site").get(pk=camera_id)
+        if not Device.objects.filter(device_id=RECORDER_DEVICE).exists():
+            register_device(device_id=RECORDER_DEVICE, kind=IncidentKind.FAULT, name="Gwanje recorder")
+        body = {
+            "message_id": key,
+            "ts": at.isoformat(),
+            "camera": camera.label,
+            "state": state,
+            "reason": reason,
+        }
+        got = receive(
+            source="recorder",
+            topic=topic_for(IncidentKind.FAULT, RECORDER_DEVICE),
+            payload=json.dumps(body).encode(),
+        )
+        if got.raw is not None and not got.duplicate:
+            process(got.raw)
+    except Exception:
+        log.exception("could not report the fault of camera %s to the incident intake", camera_id)
