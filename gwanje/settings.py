@@ -265,3 +265,8 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W021"]
 # may be before the message is dead-lettered instead of raising an alarm.
 EVENT_MAX_AGE_SECONDS = _env_int("GWANJE_EVENT_MAX_AGE_SECONDS", 3600, minimum=60)
 EVENT_MAX_SKEW_SECONDS = _env_int("GWANJE_EVENT_MAX_SKEW_SECONDS", 120, minimum=1)
+
+# MQTT (device events, console wake-ups). Unset GWANJE_MQTT_URL: `gwanje run` starts a private
+# Mosquitto on 127.0.0.1:GWANJE_MQTT_PORT with its files under $GWANJE_DATA_DIR/mqtt.
+MQTT_URL = env("GWANJE_MQTT_URL", "")
+MQTT_PORT = _env_int("GWANJE_MQTT_PORT", 1884, minimum=1)

@@ -19,7 +19,10 @@ pkgs=(python3 python3-venv python3-dev libsqlite3-mod-spatialite gdal-bin libpro
       ffmpeg gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
       gstreamer1.0-tools
-      libgirepository1.0-dev libcairo2-dev pkg-config)
+      libgirepository1.0-dev libcairo2-dev pkg-config
+      # situations: Mosquitto, the MQTT broker of device events (Gwanje starts its own private one;
+      # the package's system service is not used)
+      mosquitto mosquitto-clients)
 if [ "$want_test" = 1 ]; then
   pkgs+=(chromium postgresql postgresql-postgis)
 fi

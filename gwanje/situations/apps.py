@@ -15,3 +15,8 @@ class SituationsConfig(AppConfig):
         from gwanje.situations import scopes
 
         scopes.register()
+
+        from gwanje.situations.mqtt.broker import sync_if_running
+        from gwanje.situations.services.devices import on_devices_changed
+
+        on_devices_changed(sync_if_running)

@@ -10,6 +10,11 @@ server (and gets SIGTERM should this process die).
 Unless GWANJE_RECORDER=off, a `gwanje recorder` child records every centrally stored camera that
 has a stream URL (the demo cameras pointed at the simulator among them); it too stops with the
 server.
+
+Device events: when GWANJE_MQTT_URL is unset, a private Mosquitto (`gwanje broker`) listens on
+127.0.0.1:GWANJE_MQTT_PORT (1884); a `gwanje ingest` child consumes the events (unless
+GWANJE_INGEST=off); with the demo on, `gwanje simulate-events` publishes a gentle stream of demo
+events (GWANJE_EVENT_SIMULATOR=off to do without).
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class Command(BaseCommand):
             raise CommandError("GWANJE_RECORDER must be 'on' or 'off'")
         simulator = self.start_simulator(count) if enabled else None
         recorder = self.start_recorder() if recorder_switch == "on" else None
+        events = self.start_events(demo=enabled)
         try:
             self.stdout.write(f"Gwanje: http://{host}:{port}/  (Ctrl-C to stop)")
             uvicorn.run(
@@ -75,9 +81,47 @@ class Command(BaseCommand):
         finally:
             from gwanje.video.simulator import process
 
-            for child in (recorder, simulator):
+            for child in (*reversed(events), recorder, simulator):
                 if child is not None:
                     process.terminate(child)
+
+    def start_events(self, *, demo: bool) -> list:
+        """The private broker (unless GWANJE_MQTT_URL), the ingest consumer, the demo's events."""
+        import sys
+
+        from django.conf import settings
+
+        from gwanje.situations.mqtt import broker
+        from gwanje.video.simulator import process
+
+        def switch(name: str, default: str) -> bool:
+            value = (os.environ.get(name) or default).strip().lower()
+            if value not in ("on", "off"):
+                raise CommandError(f"{name} must be 'on' or 'off'")
+            return value == "on"
+
+        children = []
+        if not settings.MQTT_URL:
+            try:
+                child = broker.start(settings.MQTT_PORT)
+            except RuntimeError as exc:
+                self.stderr.write(f"MQTT broker did not start: {exc} (set GWANJE_MQTT_PORT to a free port)")
+                return children
+            broker.pid_file().write_text(str(child.pid))
+            children.append(child)
+            self.stdout.write(
+                f"MQTT broker: 127.0.0.1:{settings.MQTT_PORT} (devices publish gwanje/v1/events/...)"
+            )
+        cli = [sys.executable, "-m", "gwanje.cli"]
+        if switch("GWANJE_INGEST", "on"):
+            children.append(process.spawn([*cli, "ingest"], inherit_output=True))
+        if demo and switch("GWANJE_EVENT_SIMULATOR", "on"):
+            rate = os.environ.get("GWANJE_EVENT_SIMULATOR_RATE") or "0.05"
+            children.append(process.spawn([*cli, "simulate-events", "--rate", rate], inherit_output=True))
+            self.stdout.write(
+                f"Event simulator: {rate} demo events/s (GWANJE_EVENT_SIMULATOR=off to do without)."
+            )
+        return children
 
     def start_recorder(self):
         import sys

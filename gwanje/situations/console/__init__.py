@@ -1,0 +1,1 @@
+"""The consoles' live incident feed over WebSocket (`/ws/console/?since=<seq>`)."""

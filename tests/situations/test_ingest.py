@@ -1,0 +1,175 @@
+"""The MQTT path against a real Mosquitto: broker accounts and ACLs, the consumer storing before
+acknowledging, duplicates and dead letters, and a SIGKILL in the middle of a burst losing nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from gwanje.situations.models import DeadLetter, Device, Incident, RawMessage
+from gwanje.situations.mqtt.client import Endpoint, Publisher, device_endpoint, endpoint
+from gwanje.situations.mqtt.consumer import Consumer
+from gwanje.situations.services.intake import topic_for
+from tests.situations.events import payload
+
+pytestmark = pytest.mark.django_db
+
+
+def connect_result(where: Endpoint) -> mqtt.ReasonCode | str:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}")
+    if where.username:
+        client.username_pw_set(where.username, where.password)
+    result = {}
+    client.on_connect = lambda c, u, f, rc, p: result.setdefault("rc", rc)
+    client.connect(where.host, where.port)
+    deadline = time.monotonic() + 5
+    while "rc" not in result and time.monotonic() < deadline:
+        client.loop(timeout=0.05)
+    client.disconnect()
+    return result.get("rc", "no answer")
+
+
+def bells(n: int) -> list[Device]:
+    return list(Device.objects.filter(kind="bell").order_by("device_id")[:n])
+
+
+def test_the_broker_refuses_anonymous_and_wrong_passwords(broker):
+    good = endpoint("gwanje-ingest")
+    assert not connect_result(good).is_failure
+    assert connect_result(Endpoint(good.host, good.port, "", "")).is_failure
+    assert connect_result(Endpoint(good.host, good.port, "gwanje-ingest", "guess")).is_failure
+    bell = bells(1)[0]
+    assert not connect_result(device_endpoint(bell.device_id, bell.secret)).is_failure
+    assert connect_result(device_endpoint(bell.device_id, "not-its-secret")).is_failure
+
+
+def test_a_bell_press_over_mqtt_becomes_an_incident_once(broker):
+    bell = bells(1)[0]
+    consumer = Consumer(client_id="test-ingest")
+    assert consumer.pump(5, until=lambda: consumer.client.is_connected())
+    consumer.pump(0.5)  # subscribed
+    pub = Publisher(device_endpoint(bell.device_id, bell.secret), "test-bell")
+    body = json.dumps(payload()).encode()
+    pub.publish(topic_for("bell", bell.device_id), body)
+    pub.publish(topic_for("bell", bell.device_id), body)  # the same message again
+    pub.publish(topic_for("bell", bell.device_id), b"{broken")
+    assert pub.drain()
+    pub.close()
+    assert consumer.pump(10, until=lambda: consumer.stored + consumer.duplicates + consumer.dead >= 3)
+    incident = Incident.objects.get(device=bell)
+    assert incident.event_count == 1 and RawMessage.objects.filter(device_id=bell.device_id).count() == 1
+    assert consumer.duplicates == 1 and DeadLetter.objects.filter(reason="malformed").exists()
+
+
+def test_a_device_publishes_only_to_its_own_topic(broker):
+    mine, other = bells(2)
+    consumer = Consumer(client_id="test-ingest-acl")
+    consumer.pump(5, until=lambda: consumer.client.is_connected())
+    consumer.pump(0.5)
+    pub = Publisher(device_endpoint(mine.device_id, mine.secret), "test-acl")
+    pub.publish(topic_for("bell", other.device_id), json.dumps(payload()).encode())  # not its own
+    pub.publish(topic_for("bell", mine.device_id), json.dumps(payload()).encode())
+    assert pub.drain()
+    pub.close()
+    assert consumer.pump(10, until=lambda: consumer.stored >= 1)
+    consumer.pump(1)
+    assert not Incident.objects.filter(device=other).exists()
+    assert Incident.objects.filter(device=mine).count() == 1 and consumer.stored == 1
+
+
+# --- a real kill ---------------------------------------------------------------------------------
+def _database_url(tmp_path) -> tuple[str, callable]:
+    """A URL a child process can use for this test's (committed) data, and a row counter."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        path = tmp_path / "ingest.sqlite3"
+        target = sqlite3.connect(path)
+        connection.ensure_connection()
+        connection.connection.backup(target)
+        target.close()
+
+        def count(sql: str) -> int:
+            with sqlite3.connect(path, timeout=20) as db:
+                return db.execute(sql).fetchone()[0] or 0
+
+        return f"spatialite:///{path}", count
+    url = f"postgis://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+    def count(sql: str) -> int:
+        with connection.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[0] or 0
+
+    return url, count
+
+
+def _ingest(url: str, port: int, log) -> subprocess.Popen:
+    env = {**os.environ, "GWANJE_DATABASE_URL": url, "GWANJE_MQTT_PORT": str(port), "GWANJE_MQTT_URL": ""}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gwanje.cli", "ingest"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killing_the_consumer_mid_burst_loses_and_doubles_nothing(broker, seongdong, tmp_path):
+    devices = bells(10)
+    broker.sync_accounts()
+    url, count = _database_url(tmp_path)
+    log = open(tmp_path / "ingest.log", "ab")  # noqa: SIM115
+    child = _ingest(url, broker.port, log)
+    rows = "SELECT COUNT(*) FROM situations_rawmessage"
+    deadline = time.monotonic() + 60
+    # the consumer's persistent session must exist before the burst
+    while "connected" not in (tmp_path / "ingest.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    per_device, total = 200, 0
+    publishers = [Publisher(device_endpoint(d.device_id, d.secret), f"burst-{d.pk}") for d in devices]
+    for i in range(per_device):
+        for d, pub in zip(devices, publishers, strict=True):
+            body = {"message_id": f"burst-{i}", "ts": timezone.now().isoformat()}
+            pub.publish(topic_for("bell", d.device_id), json.dumps(body).encode())
+            total += 1
+    for pub in publishers:
+        assert pub.drain(60)  # the broker has every message; the consumer works through them
+        pub.close()
+    deadline = time.monotonic() + 60
+    while count(rows) < 300 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(child.pid, signal.SIGKILL)  # mid-burst, no chance to finish anything
+    child.wait()
+    stored_at_kill = count(rows)
+    assert stored_at_kill < total
+    child = _ingest(url, broker.port, log)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if (
+                count(rows) == total
+                and count("SELECT COUNT(*) FROM situations_rawmessage WHERE state='pending'") == 0
+            ):
+                break
+            time.sleep(0.5)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+        log.close()
+    assert count(rows) == total
+    assert count("SELECT COUNT(*) FROM situations_rawmessage WHERE state='done'") == total
+    assert count("SELECT COUNT(*) FROM situations_deadletter") == 0
+    # every press counted exactly once in the incidents it joined
+    assert count("SELECT SUM(event_count) FROM situations_incident WHERE kind='bell'") == total
+    assert child.returncode == 0
