@@ -173,3 +173,35 @@ def test_killing_the_consumer_mid_burst_loses_and_doubles_nothing(broker, seongd
     # every press counted exactly once in the incidents it joined
     assert count("SELECT SUM(event_count) FROM situations_incident WHERE kind='bell'") == total
     assert child.returncode == 0
+
+
+def test_simulated_events_are_valid_and_become_incidents(broker):
+    from django.core.management import call_command
+
+    from gwanje.situations.schemas import validate
+    from gwanje.situations.simulate import EventSource, demo_devices
+
+    devices, _secrets = demo_devices()
+    source = EventSource(devices, seed=7)
+    for _ in range(200):
+        kind, device_id, body = source.next(timezone.now())
+        validate(kind, body)
+        assert device_id in {d[0] for d in devices[kind]}
+    consumer = Consumer(client_id="test-ingest-sim")
+    consumer.pump(5, until=lambda: consumer.client.is_connected())
+    consumer.pump(0.5)
+    call_command("simulate-events", rate=500, count=40, seed=3)
+    assert consumer.pump(20, until=lambda: consumer.stored >= 40)
+    assert DeadLetter.objects.count() == 0
+    kinds = set(Incident.objects.values_list("kind", flat=True))
+    assert kinds <= {"bell", "sos", "analytics", "plate"} and len(kinds) >= 3
+    sos = Incident.objects.filter(kind="sos").first()
+    assert sos is None or sos.positions.count() >= 1
+
+
+def test_simulate_events_refuses_bad_arguments():
+    from django.core.management import CommandError, call_command
+
+    for kwargs in ({"rate": 0}, {"kinds": "weather"}, {"count": -1}):
+        with pytest.raises(CommandError):
+            call_command("simulate-events", **kwargs)
