@@ -6,6 +6,7 @@ with the `seongdong` fixture."""
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from django.test import Client
@@ -14,6 +15,8 @@ from gwanje import deployments
 from gwanje.accounts import services as accounts
 from gwanje.accounts.models import Organisation
 from gwanje.accounts.roles import Role
+from gwanje.situations.mqtt import broker as broker_module
+from gwanje.video.simulator.process import free_port, terminate
 
 PASSWORD = "Gwanje-test-pass-2026"  # noqa: S105
 _counter = itertools.count(1)
@@ -121,3 +124,28 @@ def client_for():
         return sign_in_session(Client(), user)
 
     return make
+
+
+# --- a real private Mosquitto per test (our generated config, password file and ACL) -----------
+
+
+class BrokerHandle:
+    def __init__(self, proc, port: int, directory):
+        self.proc, self.port, self.directory = proc, port, directory
+
+    def sync_accounts(self) -> None:
+        """Rewrite the password file from the devices and make the broker re-read it."""
+        broker_module.write_passwords(self.directory)
+        broker_module.reload(self.proc)
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def broker(settings, tmp_path, db):
+    port = free_port()
+    settings.MQTT_URL, settings.MQTT_PORT = "", port
+    directory = tmp_path / "mqtt"
+    directory.mkdir()
+    proc = broker_module.start(port, directory, log_path=tmp_path / "mosquitto.log")
+    yield BrokerHandle(proc, port, directory)
+    terminate(proc, timeout=5)

@@ -92,6 +92,7 @@ def console(request):
         "tileUrl": settings.TILE_URL,
         "tileAttribution": settings.TILE_ATTRIBUTION,
         "fields": FIELDS,
+        "incidents": _incident_config(request.user),
     }
     context = {
         **filter_context(filterset),
@@ -100,6 +101,29 @@ def console(request):
         "kind_legend": CameraKind.legend(),
     }
     return render(request, "geo/console.html", context)
+
+
+def _incident_config(user) -> dict | None:
+    """What the console's incident queue needs (static/js/incident-queue.js); None without
+    incidents.view (the panel is not shown)."""
+    if not permissions.allowed(user, "incidents.view"):
+        return None
+    from gwanje.situations.choices import Action, Party, UtilisationResult
+    from gwanje.situations.services.workflow import parties_of
+
+    detail = reverse("api-incident-detail", args=[0])
+    return {
+        "listUrl": reverse("api-incident-list") + "?open=1&page_size=500",
+        "detailUrl": detail.replace("/0/", "/{id}/"),
+        "actUrl": detail.replace("/0/", "/{id}/") + "act/",
+        "pageUrl": reverse("situations:incident_detail", args=[0]).replace("/0/", "/{id}/"),
+        "wallUrl": reverse("video:wall") + "?camera={id}" if permissions.allowed(user, "video.live") else "",
+        "socketPath": "/ws/console/",
+        "parties": sorted(parties_of(user)),
+        "partyLabels": {p["value"]: p["label"] for p in Party.legend()},
+        "actions": {a["value"]: a["label"] for a in Action.legend()},
+        "results": UtilisationResult.legend(),
+    }
 
 
 def _error_response(status: int, errors: list[dict]) -> JsonResponse:

@@ -11,7 +11,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from gwanje.audit import services as audit
-from gwanje.core.api import ChoiceSetField, ErrorSerializer, JSONParser, RestrictedQuerysetMixin
+from gwanje.core.api import (
+    ChoiceLabelField,
+    ChoiceSetField,
+    ErrorSerializer,
+    JSONParser,
+    RestrictedQuerysetMixin,
+)
 from gwanje.situations import queries, services
 from gwanje.situations.choices import Action, IncidentKind, IncidentStatus, Party, UtilisationResult
 from gwanje.situations.models import Incident
@@ -29,11 +35,16 @@ class IncidentSerializer(serializers.ModelSerializer):
     lat = serializers.SerializerMethodField()
     lon = serializers.SerializerMethodField()
     escalations = serializers.SerializerMethodField()
+    kind_label = ChoiceLabelField(IncidentKind, source="kind")
+    kind_colour = serializers.SerializerMethodField()
+    status_label = ChoiceLabelField(IncidentStatus, source="status")
+    status_colour = serializers.SerializerMethodField()
 
     class Meta:
         model = Incident
         fields = [
-            "id", "number", "kind", "title", "status", "lat", "lon", "address", "first_party",
+            "id", "number", "kind", "kind_label", "kind_colour", "title", "status", "status_label",
+            "status_colour", "lat", "lon", "address", "first_party", "updated_at",
             "responder_party", "current_party", "event_count", "first_event_at", "last_event_at",
             "opened_at", "acknowledged_at", "handed_over_at", "dispatch_unit", "dispatched_at",
             "arrived_at", "resolved_at", "closed_at", "result", "escalations",
@@ -45,6 +56,12 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     def get_lon(self, obj) -> float:
         return obj.point.x
+
+    def get_kind_colour(self, obj) -> str:
+        return IncidentKind.colour(obj.kind)
+
+    def get_status_colour(self, obj) -> str:
+        return IncidentStatus.colour(obj.status)
 
     def get_current_party(self, obj) -> str:
         return obj.current_party

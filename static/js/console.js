@@ -444,3 +444,10 @@ window.gwanjeConsole = {
     return c ? map.getPixelFromCoordinate(c) : null;
   },
 };
+
+// --- the incident queue (operator console), for users who may see incidents ---------------------
+if (config.incidents) {
+  import("./incident-queue.js").then(({ startIncidentQueue }) => {
+    startIncidentQueue({ config: config.incidents, map, view, flyTo, toMercator });
+  });
+}

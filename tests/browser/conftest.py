@@ -1,6 +1,10 @@
 """Playwright drives Debian's Chromium (/usr/bin/chromium); browsers cannot be downloaded here."""
 
 import os
+import socket
+import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -41,3 +45,34 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """gwanje.asgi.application under uvicorn on a free port; `.url` like pytest-django's live_server."""
+    import uvicorn
+
+    from gwanje.asgi import application
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True  # lifespan shutdown stops the relay's ffmpeg processes
+        thread.join(20)

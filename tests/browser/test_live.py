@@ -7,10 +7,7 @@ socket is an ASGI WebSocket; Django's own live server speaks only WSGI."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -38,37 +35,6 @@ TILE_JS = """i => {
   return {hash: h, time: v.currentTime, width: v.videoWidth, state: v.dataset.state || '',
           camera: tile.dataset.cameraId, big: tile.classList.contains('big')};
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def asgi_server(transactional_db):
-    """gwanje.asgi.application under uvicorn on a free port; `.url` like pytest-django's live_server."""
-    import uvicorn
-
-    from gwanje.asgi import application
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True  # lifespan shutdown stops the relay's ffmpeg processes
-        thread.join(20)
 
 
 def wait_until(page: Page, js: str, arg=None, timeout: float = 20.0):

@@ -27,6 +27,7 @@ from gwanje.registry.bulk import CameraSpec, SiteSpec, upsert_sites
 from gwanje.registry.choices import CameraKind, Owner, Source
 from gwanje.registry.models import Site
 from gwanje.situations.services.devices import seed_demo_devices
+from gwanje.situations.services.duties import seed_defaults as seed_duties
 
 DATA = Path(__file__).resolve().parent / "data"
 SEED = 20141030  # the agreement's date: placement is the same on every machine
@@ -181,6 +182,7 @@ def load(log=print) -> dict:
     specs = inventory_specs(orgs)
     result = upsert_sites(specs, locator=DongLocator())
     devices = seed_demo_devices()
+    seed_duties()  # Annex 2
     summary = {"organisations": Organisation.objects.count(), **result.as_dict(), "event_devices": devices}
     log(f"seongdong: {summary}")
     return summary

@@ -57,3 +57,39 @@ def update_rule(*, user, rule: DutyRule, data: dict, request=None) -> DutyRule:
             request=request,
         )
     return rule
+
+
+# Seongdong's Annex 2 (the default; the migration 0003 holds the same rows for a fresh database).
+ANNEX_2 = [
+    (
+        "bell",
+        "district",
+        "police",
+        "maintenance",
+        "district",
+        "비상벨: 대응·출동은 경찰, 1차 응답은 주간 유지보수 인력·야간 관제요원",
+    ),
+    ("sos", "district", "district", "", "", "u-서울안전서비스: 구청"),
+    ("analytics", "district", "police", "", "", "지능형 이벤트: 인지는 구청, 판단·대응은 경찰"),
+    ("plate", "police", "police", "", "", "수배·도난 차량: 경찰"),
+    ("fault", "district", "maintenance", "", "", "고장·장애: 구청(유지보수)"),
+    ("manual", "district", "police", "", "", "관제요원이 직접 등록한 상황"),
+]
+
+
+def seed_defaults() -> int:
+    """Rows of the default matrix that are missing (existing rows, maybe edited, are kept)."""
+    made = 0
+    for kind, recognised, responded, day, night, note in ANNEX_2:
+        _rule, created = DutyRule.objects.get_or_create(
+            kind=kind,
+            defaults={
+                "recognised_by": recognised,
+                "responded_by": responded,
+                "day_first": day,
+                "night_first": night,
+                "note": note,
+            },
+        )
+        made += created
+    return made
