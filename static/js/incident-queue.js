@@ -206,6 +206,24 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     return li;
   }
 
+  // At a busy moment the feed brings many rows a second: the list is rebuilt at most once a frame
+  // (about once a second in a hidden tab), and new items flash once they are drawn.
+  let renderPending = false;
+  const toFlash = new Set();
+
+  function scheduleRender() {
+    if (renderPending) return;
+    renderPending = true;
+    const run = () => {
+      renderPending = false;
+      render();
+      for (const id of toFlash) flash(id);
+      toFlash.clear();
+    };
+    if (document.hidden) setTimeout(run, 250);
+    else requestAnimationFrame(run);
+  }
+
   function render() {
     const focusedId = document.activeElement?.closest?.(".incident-item")?.dataset.incidentId;
     const items = sorted();
@@ -237,10 +255,10 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     if (old && Date.parse(old.updated_at) > Date.parse(inc.updated_at)) return; // an older copy
     incidents.set(inc.id, inc);
     drawMarker(inc);
-    render();
+    scheduleRender();
     const alarming = event === "created" || event === "escalated" || (event === "changed" && old && old.current_party !== inc.current_party);
     if (alarming && inc.is_open && isMine(inc)) {
-      flash(inc.id);
+      toFlash.add(inc.id);
       alarm.ring(event === "escalated");
     }
     if (inc.id === selected) loadDetail(inc.id);
@@ -251,26 +269,26 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const since = lastSeq === null ? "" : `?since=${lastSeq}`;
     socket = new WebSocket(`${scheme}://${location.host}${config.socketPath}${since}`);
-    socket.addEventListener("message", async (event) => {
+    socket.addEventListener("message", (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "hello") {
         retry = 1000;
-        statusEl.textContent = gettext("Live");
-        panel.dataset.live = "1";
         if (lastSeq === null) {
-          lastSeq = msg.seq;
-          await reload();
+          lastSeq = msg.seq; // the queue as of now comes over HTTP; later rows over the socket
+          reload();
+        } else {
+          setLive(true); // reconnected: the server replays every row after lastSeq
         }
       } else if (msg.type === "reset") {
-        lastSeq = msg.seq;
-        await reload();
+        lastSeq = msg.seq ?? lastSeq; // too much was missed to replay: reload the queue
+        reload();
       } else if (msg.type === "incident") {
-        lastSeq = Math.max(lastSeq ?? 0, msg.seq);
-        upsert(msg.incident, msg.event);
+        if (loading) held.push(msg);
+        else apply(msg);
       }
     });
     socket.addEventListener("close", (event) => {
-      panel.dataset.live = "0";
+      setLive(false);
       if (event.code === 4401) {
         statusEl.textContent = gettext("Your session has ended: sign in again.");
         return;
@@ -285,19 +303,48 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     });
   }
 
+  function apply(msg) {
+    lastSeq = Math.max(lastSeq ?? 0, msg.seq);
+    upsert(msg.incident, msg.event);
+  }
+
+  function setLive(live) {
+    panel.dataset.live = live ? "1" : "0";
+    if (live) statusEl.textContent = gettext("Live");
+  }
+
+  // While the queue is loaded over HTTP, rows arriving on the socket are held and applied after it
+  // (the list may have been read before or after they were written; upsert keeps the newer copy).
+  let loading = false;
+  let loads = 0;
+  let held = [];
+
   async function reload() {
+    const generation = ++loads;
+    loading = true;
+    setLive(false);
     try {
-      await loadFullList();
+      await loadFullList(generation);
+      if (generation === loads) setLive(socket.readyState === WebSocket.OPEN);
     } catch (e) {
       statusEl.textContent = gettext("The incident list could not be loaded.");
+      if (generation === loads) setTimeout(() => generation === loads && reload(), 5000);
+    } finally {
+      if (generation === loads) {
+        loading = false;
+        const pending = held;
+        held = [];
+        for (const msg of pending) apply(msg);
+      }
     }
   }
 
-  async function loadFullList() {
+  async function loadFullList(generation) {
     // The list API gives incidents; their console summaries come from the detail-free list fields.
     const response = await fetch(config.listUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = await response.json();
+    if (generation !== loads) return; // a newer reload is under way
     incidents.clear();
     source.clear();
     for (const row of body.results || []) {
@@ -331,18 +378,46 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     await loadDetail(selected);
   }
 
+  // One detail request at a time: updates of the selected incident arriving meanwhile (an SOS
+  // walking, a bell pressed again) make one more request when it is done.
+  let detailBusy = false;
+  let detailAgain = false;
+
   async function loadDetail(id) {
-    const response = await fetch(config.detailUrl.replace("{id}", id), { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!response.ok) {
-      showError(gettext("The incident could not be loaded."));
+    if (detailBusy) {
+      detailAgain = true;
       return;
     }
-    selectedDetail = await response.json();
-    if (selectedDetail.id !== selected) return;
-    drawDetail(selectedDetail);
+    detailBusy = true;
+    try {
+      const response = await fetch(config.detailUrl.replace("{id}", id), { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (Number(id) !== selected) return; // another incident was selected meanwhile
+      if (!response.ok) {
+        selectedDetail = null;
+        showError(gettext("The incident could not be loaded."));
+        return;
+      }
+      const body = await response.json();
+      if (body.id !== selected) return;
+      selectedDetail = body;
+      drawDetail(body);
+    } catch (e) {
+      showError(gettext("The incident could not be loaded."));
+    } finally {
+      detailBusy = false;
+      if (selected !== null && (detailAgain || Number(id) !== selected)) {
+        detailAgain = false;
+        loadDetail(selected);
+      }
+    }
   }
 
   function drawDetail(d) {
+    // Redraw only what changed: a button replaced under the operator's pointer loses the click.
+    const key = JSON.stringify([d.id, d.status, d.actions, d.nearest_cameras.map((c) => c.id), d.track.length,
+      d.event_count, d.escalations]);
+    if (detail.dataset.key === key && !detail.hidden) return;
+    detail.dataset.key = key;
     detail.hidden = false;
     detail.dataset.incidentId = d.id;
     $(".incident-detail-title", detail).textContent = `${d.number} ${d.title}`;
@@ -393,6 +468,7 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     }
     $(".incident-page-link", detail).href = config.pageUrl.replace("{id}", d.id);
     trackSource.clear();
+    panel.dataset.trackPoints = String(d.track ? d.track.length : 0);
     if (d.track && d.track.length) {
       const coords = d.track.map(([lon, lat]) => toMercator(lon, lat));
       trackSource.addFeature(new ol.Feature({ geometry: new ol.geom.LineString(coords) }));
@@ -407,8 +483,12 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
     el.hidden = !text;
   }
 
+  const sending = new Set(); // "id:action" being sent: a key held down sends it once
+
   async function act(code) {
-    if (!selectedDetail || !selectedDetail.actions.includes(code)) return;
+    // Only what the API lists for the incident on screen.
+    if (!selectedDetail || selectedDetail.id !== selected || !selectedDetail.actions.includes(code)) return;
+    const id = selectedDetail.id;
     const body = { action: code };
     if (code === "dispatch") {
       body.unit = $("#incident-unit").value.trim();
@@ -427,20 +507,35 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
         return;
       }
     }
-    const response = await fetch(config.actUrl.replace("{id}", selectedDetail.id), {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(body),
-    });
-    let answer = null;
-    try { answer = await response.json(); } catch (e) { answer = null; }
-    if (!response.ok) {
-      showError(errorText(answer, gettext("The step could not be taken.")));
-      return;
+    const key = `${id}:${code}`;
+    if (sending.has(key)) return;
+    sending.add(key);
+    let message = "";
+    try {
+      const response = await fetch(config.actUrl.replace("{id}", id), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      });
+      let answer = null;
+      try { answer = await response.json(); } catch (e) { answer = null; }
+      if (response.ok) {
+        $("#incident-unit").value = "";
+        if (code === "close") {
+          $("#incident-result").value = "";
+          $("#incident-result-text").value = "";
+        }
+      } else {
+        message = errorText(answer, gettext("The step could not be taken."));
+      }
+    } catch (e) {
+      message = gettext("The server could not be reached; try again.");
+    } finally {
+      sending.delete(key);
     }
-    $("#incident-unit").value = "";
-    await loadDetail(selectedDetail.id);
+    await loadDetail(id); // the steps possible now (someone else may have taken one meanwhile)
+    if (message) showError(message);
   }
 
   // --- keyboard ---------------------------------------------------------------------------------
@@ -453,7 +548,7 @@ export function startIncidentQueue({ config, map, view, flyTo, toMercator }) {
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || help.open) return; // the help dialog: Esc closes it
     const target = event.target;
     if (target.closest && target.closest("input, select, textarea, [contenteditable]")) return;
     const key = event.key;

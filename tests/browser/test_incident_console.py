@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -46,6 +46,26 @@ def ingest(broker):
     stop.set()
     thread.join(10)
     consumer.client.disconnect()
+
+
+def read(fn):
+    """A read from the test thread. The in-memory SQLite test database is shared between threads
+    (uvicorn, the consumer, this one) with table locks that do not wait: retry those."""
+    for _ in range(50):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    return fn()
+
+
+def wait_status(incident: Incident, status: str, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while read(lambda: Incident.objects.get(pk=incident.pk).status) != status and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert read(lambda: Incident.objects.get(pk=incident.pk).status) == status
 
 
 def queue_item(page: Page, incident: Incident):
@@ -85,8 +105,8 @@ def test_bell_over_mqtt_from_alarm_to_closure(
     incident = None
     deadline = time.monotonic() + 5
     while incident is None and time.monotonic() < deadline:
-        incident = Incident.objects.filter(device=bell).first()
-        time.sleep(0.05)
+        incident = read(lambda: Incident.objects.filter(device=bell).first())
+        time.sleep(0.1)
     assert incident is not None, "the consumer did not store the press"
     item = queue_item(page, incident)
     expect(item).to_be_visible(timeout=2_000)
@@ -109,10 +129,10 @@ def test_bell_over_mqtt_from_alarm_to_closure(
     for key, action, status in steps:
         expect(detail.locator(f"button[data-action={action}]")).to_be_visible(timeout=5_000)
         page.keyboard.press(key)
-        deadline = time.monotonic() + 5
-        while Incident.objects.get(pk=incident.pk).status != status and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert Incident.objects.get(pk=incident.pk).status == status
+        wait_status(incident, status)
+        if status != "handed_over":  # the console shows the new state before the next key
+            expect(item).to_have_attribute("data-status", status, timeout=5_000)
+            expect(detail.locator(f"button[data-action={action}]")).to_have_count(0, timeout=5_000)
     # handed to the police: no longer in the agent's queue (only mine shown)
     expect(item).to_have_count(0, timeout=5_000)
 
@@ -131,8 +151,10 @@ def test_bell_over_mqtt_from_alarm_to_closure(
     expect(pdetail.locator(".incident-error")).to_be_visible()  # the patrol unit is required
     police.locator("#incident-unit").fill("성수지구대 1호차")
     pdetail.locator("button[data-action=dispatch]").click()
+    wait_status(incident, "dispatched")
     expect(pdetail.locator("button[data-action=resolve]")).to_be_visible(timeout=5_000)
     pdetail.locator("button[data-action=resolve]").click()
+    wait_status(incident, "resolved")
     expect(pdetail.locator("button[data-action=close]")).to_be_visible(timeout=5_000)
     police.locator("#incident-result").select_option("evidence")
     police.locator("#incident-result-text").fill("용의자 인상착의 영상 확보")
