@@ -98,6 +98,28 @@ def test_replay_from_since_and_reset_when_too_far_behind(make_user, client_for, 
     run(scenario)
 
 
+def test_a_since_beyond_the_end_of_the_feed_resets(make_user, client_for):
+    """A console that saw rows this database does not have (restored from a backup) reloads."""
+    client = client_for(make_user(Role.MONITORING_AGENT))
+    send("bell", device("bell", 5).device_id, payload())
+    latest = ConsoleEvent.objects.order_by("-id").values_list("id", flat=True).first()
+
+    async def scenario():
+        ahead = opened(client, since=latest + 1000)
+        await ahead.connect()
+        hello, reset = await texts(ahead, 2)
+        assert hello == {"type": "hello", "seq": latest} and reset["type"] == "reset"
+        await ahead.disconnect()
+        current = opened(client, since=latest)  # up to date: nothing to replay, no reset
+        await current.connect()
+        assert (await texts(current, 1))[0]["type"] == "hello"
+        with pytest.raises(TimeoutError):
+            await current.receive(0.5)
+        await current.disconnect()
+
+    run(scenario)
+
+
 @pytest.mark.parametrize("role", [None, Role.DEPARTMENT_MANAGER])
 def test_anonymous_and_roles_without_incidents_are_refused(role, make_user, client_for):
     client = client_for(make_user(role)) if role else None

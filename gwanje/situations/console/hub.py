@@ -21,6 +21,7 @@ from gwanje.situations.models import ConsoleEvent
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+COALESCE_SECONDS = 0.01
 BATCH = 1000
 REPLAY_LIMIT = 1000
 
@@ -123,6 +124,9 @@ class Hub:
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=POLL_SECONDS)
+                # a burst wakes the hub hundreds of times a second: gather what arrives within
+                # COALESCE_SECONDS into one read
+                await asyncio.sleep(COALESCE_SECONDS)
             self.wake.clear()
             try:
                 rows = await sync_to_async(rows_after)(self.seq, BATCH)

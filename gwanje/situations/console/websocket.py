@@ -4,9 +4,10 @@ WebSocket application, like the live-video socket).
 Handshake: same-origin only; a session a page would accept (gwanje.video.live.auth rules) whose
 user may `incidents.view`; else the socket is accepted and closed at once with 4401 (not signed in)
 or 4403 (not allowed). Then: `{"type": "hello", "seq": N}`, every feed row after `since` (at most
-REPLAY_LIMIT; more missed → `{"type": "reset"}`: reload the queue over HTTP), then live rows as
-`{"type": "incident", "seq", "event", "incident"}`. Contractors get only incidents routed to
-maintenance. The session is re-checked every RECHECK_SECONDS."""
+REPLAY_LIMIT; more missed, or a `since` beyond the end of the feed → `{"type": "reset"}`: reload
+the queue over HTTP), then live rows as `{"type": "incident", "seq", "event", "incident"}`.
+Contractors get only incidents routed to maintenance. The session is re-checked every
+RECHECK_SECONDS."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 
 from gwanje.core import permissions
-from gwanje.situations.console.hub import REPLAY_LIMIT, Listener, frame, get_hub, rows_after
+from gwanje.situations.console.hub import REPLAY_LIMIT, Listener, frame, get_hub, latest_seq, rows_after
 from gwanje.video.live import auth as live_auth
 from gwanje.video.live.websocket import same_origin
 
@@ -81,6 +82,10 @@ async def console_socket(scope: dict, receive, send) -> None:
                 for row_id, event, payload in rows:
                     if listener.sees(payload):
                         await send({"type": "websocket.send", "text": frame(row_id, event, payload)})
+        elif since is not None and since > seq and since > await sync_to_async(latest_seq)():
+            # the client saw rows this database does not have (restored, or another database):
+            # what it holds cannot be trusted, so it reloads
+            await send({"type": "websocket.send", "text": json.dumps({"type": "reset", "seq": seq})})
         tasks = [
             asyncio.create_task(_pump(listener, send, sent), name="console pump"),
             asyncio.create_task(_until_disconnect(receive), name="console receive"),

@@ -32,11 +32,12 @@ def notify(seq: int) -> None:
             log.exception("console wake-up hook failed")
 
 
-def summary(incident: Incident) -> dict:
+def summary(incident: Incident, *, escalations: list[str] | None = None) -> dict:
     """What every console shows of an incident. No plate numbers, SOS subject ids or images: those
     are on the incident page, whose views are logged."""
     lon, lat = incident.point.coords
-    escalations = [e.timer for e in incident.escalations.all() if e.cleared_at is None]
+    if escalations is None:
+        escalations = [e.timer for e in incident.escalations.all() if e.cleared_at is None]
     return {
         "id": incident.pk,
         "number": incident.number,
@@ -65,11 +66,11 @@ def summary(incident: Incident) -> dict:
     }
 
 
-def publish(incident: Incident, event: str) -> ConsoleEvent:
+def publish(incident: Incident, event: str, *, escalations: list[str] | None = None) -> ConsoleEvent:
     """Write the feed row for this change (inside the caller's transaction) and wake the hubs after
     commit."""
     row = ConsoleEvent.objects.create(
-        incident=incident, event=event, at=timezone.now(), payload=summary(incident)
+        incident=incident, event=event, at=timezone.now(), payload=summary(incident, escalations=escalations)
     )
     transaction.on_commit(lambda: notify(row.pk))
     return row

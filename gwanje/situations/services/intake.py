@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -128,7 +129,6 @@ def process(raw: RawMessage) -> Incident | None:
     message stays pending for a retry)."""
     try:
         with transaction.atomic():
-            raw = RawMessage.objects.select_for_update().get(pk=raw.pk)
             if raw.state != RawMessage.PENDING:
                 return raw.incident
             try:
@@ -137,9 +137,16 @@ def process(raw: RawMessage) -> Incident | None:
             except Invalid as exc:
                 _kill(raw, exc.reason, exc.detail)
                 return None
-            raw.state, raw.processed_at, raw.incident = RawMessage.DONE, timezone.now(), incident
-            raw.save(update_fields=["state", "processed_at", "incident"])
+            # taken only if still pending: a message is never processed twice
+            done = RawMessage.objects.filter(pk=raw.pk, state=RawMessage.PENDING).update(
+                state=RawMessage.DONE, processed_at=timezone.now(), incident=incident
+            )
+            if not done:
+                raise _AlreadyProcessed
+            raw.state, raw.incident = RawMessage.DONE, incident
             return incident
+    except _AlreadyProcessed:
+        return RawMessage.objects.get(pk=raw.pk).incident
     except DatabaseError:
         raise
     except Exception as exc:  # a bug, not bad input: keep the message, keep the consumer running
@@ -149,6 +156,10 @@ def process(raw: RawMessage) -> Incident | None:
             if raw.state == RawMessage.PENDING:
                 _kill(raw, "error", f"{type(exc).__name__}: {exc}")
         return None
+
+
+class _AlreadyProcessed(Exception):
+    """Another consumer took the message first: this transaction is rolled back."""
 
 
 def process_pending(limit: int | None = None) -> int:
@@ -171,6 +182,11 @@ def dead_letter_of(raw: RawMessage) -> DeadLetter | None:
 
 
 def _kill(raw: RawMessage, reason: str, detail: str) -> None:
+    if not RawMessage.objects.filter(pk=raw.pk, state=RawMessage.PENDING).update(
+        state=RawMessage.DEAD, processed_at=timezone.now()
+    ):
+        raise _AlreadyProcessed
+    raw.state = RawMessage.DEAD
     payload = raw.payload.encode("utf-8")
     dead_letter(
         source=raw.source,
@@ -186,6 +202,29 @@ def _kill(raw: RawMessage, reason: str, detail: str) -> None:
 
 
 # --- from a valid message to an incident -------------------------------------------------------
+DEVICE_CACHE_SECONDS = 5.0
+_devices: dict[str, tuple[float, Device | None]] = {}
+
+
+def _device(device_id: str) -> Device | None:
+    """The active device, with its site and camera. Kept for DEVICE_CACHE_SECONDS per process (a
+    burst of events from one device looks it up once); a deactivated device is refused within that
+    time. Webhooks check the device (and its signature) themselves on every request."""
+    now = time.monotonic()
+    hit = _devices.get(device_id)
+    if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
+        return hit[1]
+    device = (
+        Device.objects.select_related("site", "camera__site")
+        .filter(device_id=device_id, is_active=True)
+        .first()
+    )
+    if len(_devices) > 10_000:
+        _devices.clear()
+    _devices[device_id] = (now, device)
+    return device
+
+
 def _apply(raw: RawMessage) -> Incident | None:
     data = json.loads(raw.payload)
     validate(raw.kind, data)
@@ -195,17 +234,14 @@ def _apply(raw: RawMessage) -> Incident | None:
         max_age_s=settings.EVENT_MAX_AGE_SECONDS,
         max_skew_s=settings.EVENT_MAX_SKEW_SECONDS,
     )
-    device = (
-        Device.objects.select_related("site", "camera__site")
-        .filter(device_id=raw.device_id, is_active=True)
-        .first()
-    )
+    device = _device(raw.device_id)
     if device is None:
         raise Invalid("unknown_device", f"no active device {raw.device_id!r} is registered")
     if device.kind != raw.kind:
         raise Invalid("wrong_kind", f"device {device.device_id} is a {device.kind} device, not {raw.kind}")
+    rule = workflow.duty_rule(raw.kind)
     with translation.override(settings.LANGUAGE_CODE):  # titles are stored in the center's language
-        return _HANDLERS[raw.kind](device, data, at)
+        return _HANDLERS[raw.kind](device, data, at, rule)
 
 
 def _camera(data: dict, device: Device) -> Camera:
@@ -235,8 +271,8 @@ def _jpeg(b64: str | None, field: str) -> bytes | None:
     return content
 
 
-def _open_match(qs, at: dt.datetime, kind: str) -> Incident | None:
-    window = dt.timedelta(minutes=workflow.duty_rule(kind).correlation_minutes)
+def _open_match(qs, at: dt.datetime, kind: str, rule) -> Incident | None:
+    window = dt.timedelta(minutes=rule.correlation_minutes)
     return (
         qs.select_for_update()
         .exclude(status__in=IncidentStatus.FINISHED)
@@ -268,14 +304,15 @@ def _address(site) -> str:
     return (site.road_address or site.jibun_address or "")[:200] if site else ""
 
 
-def _bell(device: Device, data: dict, at: dt.datetime) -> Incident:
+def _bell(device: Device, data: dict, at: dt.datetime, rule) -> Incident:
     site = device.site or (device.camera.site if device.camera else None)
     if site is None:
         raise Invalid("unknown_device", f"bell {device.device_id} is not attached to a site")
-    found = _open_match(Incident.objects.filter(device=device), at, IncidentKind.BELL)
+    found = _open_match(Incident.objects.filter(device=device), at, IncidentKind.BELL, rule)
     if found:
         return _join(found, at, "비상벨 재호출")
     return workflow.create_incident(
+        rule=rule,
         kind=IncidentKind.BELL,
         title=f"{site.code} {site.name}".strip(),
         point=site.point,
@@ -287,17 +324,18 @@ def _bell(device: Device, data: dict, at: dt.datetime) -> Incident:
     )
 
 
-def _sos(device: Device, data: dict, at: dt.datetime) -> Incident:
+def _sos(device: Device, data: dict, at: dt.datetime, rule) -> Incident:
     pos = data["position"]
     point = Point(pos["lon"], pos["lat"], srid=4326)
     subject = data["subject_id"]
-    found = _open_match(Incident.objects.filter(subject_ref=subject), at, IncidentKind.SOS)
+    found = _open_match(Incident.objects.filter(subject_ref=subject), at, IncidentKind.SOS, rule)
     if found:
         if at >= found.last_event_at:
             found.point = point
         IncidentPosition.objects.create(incident=found, point=point, accuracy_m=pos.get("accuracy_m"), at=at)
         return _join(found, at, "위치 갱신", event="position")
     incident = workflow.create_incident(
+        rule=rule,
         kind=IncidentKind.SOS,
         title=f"{SosCategory.label(data['category'])} SOS",
         point=point,
@@ -310,17 +348,18 @@ def _sos(device: Device, data: dict, at: dt.datetime) -> Incident:
     return incident
 
 
-def _analytics(device: Device, data: dict, at: dt.datetime) -> Incident:
+def _analytics(device: Device, data: dict, at: dt.datetime, rule) -> Incident:
     camera = _camera(data, device)
     snapshot = _jpeg(data.get("snapshot"), "snapshot")
     qs = Incident.objects.filter(camera=camera, category=data["rule"])
-    found = _open_match(qs, at, IncidentKind.ANALYTICS)
+    found = _open_match(qs, at, IncidentKind.ANALYTICS, rule)
     if found:
         found.confidence = max(found.confidence or 0, data["confidence"])
         found.save(update_fields=["confidence"])
         incident = _join(found, at, f"{AnalyticsRule.label(data['rule'])} {data['confidence']:.2f}")
     else:
         incident = workflow.create_incident(
+            rule=rule,
             kind=IncidentKind.ANALYTICS,
             title=f"{camera.label} {AnalyticsRule.label(data['rule'])}",
             point=camera.point,
@@ -339,11 +378,11 @@ def _analytics(device: Device, data: dict, at: dt.datetime) -> Incident:
     return incident
 
 
-def _plate(device: Device, data: dict, at: dt.datetime) -> Incident:
+def _plate(device: Device, data: dict, at: dt.datetime, rule) -> Incident:
     """A hotlisted vehicle seen again (by any camera) joins its open incident, whose track follows it."""
     camera = _camera(data, device)
     image = _jpeg(data.get("image"), "image")
-    found = _open_match(Incident.objects.filter(plate=data["plate"]), at, IncidentKind.PLATE)
+    found = _open_match(Incident.objects.filter(plate=data["plate"]), at, IncidentKind.PLATE, rule)
     if found:
         if at >= found.last_event_at:
             found.point, found.camera, found.site = camera.point, camera, camera.site
@@ -351,6 +390,7 @@ def _plate(device: Device, data: dict, at: dt.datetime) -> Incident:
         incident = _join(found, at, f"{camera.label}", event="position")
     else:
         incident = workflow.create_incident(
+            rule=rule,
             kind=IncidentKind.PLATE,
             title=f"{camera.label}",
             point=camera.point,
@@ -368,15 +408,16 @@ def _plate(device: Device, data: dict, at: dt.datetime) -> Incident:
     return incident
 
 
-def _fault(device: Device, data: dict, at: dt.datetime) -> Incident | None:
+def _fault(device: Device, data: dict, at: dt.datetime, rule) -> Incident | None:
     camera = _camera(data, device)
-    found = _open_match(Incident.objects.filter(camera=camera), at, IncidentKind.FAULT)
+    found = _open_match(Incident.objects.filter(camera=camera), at, IncidentKind.FAULT, rule)
     reason = FaultReason.label(data["reason"])
     if data["state"] == "up":
         return _join(found, at, f"복구: {reason}") if found else None
     if found:
         return _join(found, at, reason)
     return workflow.create_incident(
+        rule=rule,
         kind=IncidentKind.FAULT,
         title=f"{camera.label} {reason}",
         point=camera.point,

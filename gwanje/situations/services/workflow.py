@@ -103,9 +103,11 @@ def allowed_actions(user, incident: Incident) -> list[str]:
 
 def _next_number(now: dt.datetime) -> str:
     year = timezone.localtime(now).year
-    YearCounter.objects.get_or_create(year=year)
-    YearCounter.objects.filter(year=year).update(last=F("last") + 1)  # locks the row until commit
-    last = YearCounter.objects.get(year=year).last
+    # the UPDATE locks the row until commit: numbers are gapless and never given twice
+    if not YearCounter.objects.filter(year=year).update(last=F("last") + 1):
+        YearCounter.objects.get_or_create(year=year)
+        YearCounter.objects.filter(year=year).update(last=F("last") + 1)
+    last = YearCounter.objects.filter(year=year).values_list("last", flat=True).get()
     return f"{year}-{last:06d}"
 
 
@@ -117,10 +119,17 @@ def duty_rule(kind: str) -> DutyRule:
 
 
 def create_incident(
-    *, kind: str, title: str, point: Point, at: dt.datetime, opened_by=None, **fields
+    *,
+    kind: str,
+    title: str,
+    point: Point,
+    at: dt.datetime,
+    opened_by=None,
+    rule: DutyRule | None = None,
+    **fields,
 ) -> Incident:
     """Open an incident, routed and timed by the duty matrix (inside the caller's transaction)."""
-    rule = duty_rule(kind)
+    rule = rule or duty_rule(kind)
     now = timezone.now()
     first = rule.first_party(timezone.localtime(at).time())
     incident = Incident(
@@ -146,7 +155,7 @@ def create_incident(
     IncidentTransition.objects.create(
         incident=incident, action="open", to_status=S.NEW, actor=opened_by, party=first, at=now
     )
-    console.publish(incident, "created")
+    console.publish(incident, "created", escalations=[])  # a new incident has none
     return incident
 
 
