@@ -20,6 +20,7 @@ from gwanje.situations.models import DeadLetter, Device, Incident, RawMessage
 from gwanje.situations.mqtt.client import Endpoint, Publisher, device_endpoint, endpoint
 from gwanje.situations.mqtt.consumer import Consumer
 from gwanje.situations.services.intake import topic_for
+from gwanje.video.simulator.process import _die_with_parent
 from tests.situations.events import payload
 
 pytestmark = pytest.mark.django_db
@@ -121,16 +122,35 @@ def _ingest(url: str, port: int, log) -> subprocess.Popen:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent,  # and with the test run, should it be killed
     )
 
 
+@pytest.fixture
+def ingest_children(tmp_path):
+    """Start `gwanje ingest` children; whatever a failing test leaves running is killed."""
+    children, log = [], open(tmp_path / "ingest.log", "ab")  # noqa: SIM115
+
+    def start(url: str, port: int) -> subprocess.Popen:
+        children.append(_ingest(url, port, log))
+        return children[-1]
+
+    yield start
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    log.close()
+
+
 @pytest.mark.django_db(transaction=True)
-def test_killing_the_consumer_mid_burst_loses_and_doubles_nothing(broker, seongdong, tmp_path):
+def test_killing_the_consumer_mid_burst_loses_and_doubles_nothing(
+    broker, seongdong, tmp_path, ingest_children
+):
     devices = bells(10)
     broker.sync_accounts()
     url, count = _database_url(tmp_path)
-    log = open(tmp_path / "ingest.log", "ab")  # noqa: SIM115
-    child = _ingest(url, broker.port, log)
+    child = ingest_children(url, broker.port)
     rows = "SELECT COUNT(*) FROM situations_rawmessage"
     deadline = time.monotonic() + 60
     # the consumer's persistent session must exist before the burst
@@ -153,26 +173,84 @@ def test_killing_the_consumer_mid_burst_loses_and_doubles_nothing(broker, seongd
     child.wait()
     stored_at_kill = count(rows)
     assert stored_at_kill < total
-    child = _ingest(url, broker.port, log)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if (
-                count(rows) == total
-                and count("SELECT COUNT(*) FROM situations_rawmessage WHERE state='pending'") == 0
-            ):
-                break
-            time.sleep(0.5)
-    finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=30)
-        log.close()
+    child = ingest_children(url, broker.port)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (
+            count(rows) == total
+            and count("SELECT COUNT(*) FROM situations_rawmessage WHERE state='pending'") == 0
+        ):
+            break
+        time.sleep(0.5)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 0
     assert count(rows) == total
     assert count("SELECT COUNT(*) FROM situations_rawmessage WHERE state='done'") == total
     assert count("SELECT COUNT(*) FROM situations_deadletter") == 0
     # every press counted exactly once in the incidents it joined
     assert count("SELECT SUM(event_count) FROM situations_incident WHERE kind='bell'") == total
-    assert child.returncode == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_leaves_the_message_unacknowledged(broker, seongdong, monkeypatch):
+    """Not stored, not acknowledged: the consumer drops the connection and the broker sends the
+    message again after the reconnect."""
+    from django.db import OperationalError
+
+    from gwanje.situations.services import intake
+
+    real, calls = intake.receive, []
+
+    def database_down_once(**kwargs):
+        calls.append(kwargs["topic"])
+        if len(calls) == 1:
+            raise OperationalError("could not connect to server")
+        return real(**kwargs)
+
+    monkeypatch.setattr(intake, "receive", database_down_once)
+    bell = bells(1)[0]
+    broker.sync_accounts()
+    consumer = Consumer(client_id="test-ingest-dberror")
+    assert consumer.pump(5, until=lambda: consumer.client.is_connected())
+    consumer.pump(0.5)
+    pub = Publisher(device_endpoint(bell.device_id, bell.secret), "test-dberror")
+    pub.publish(topic_for("bell", bell.device_id), json.dumps(payload()).encode())
+    assert pub.drain()
+    pub.close()
+    assert consumer.pump(5, until=lambda: consumer.failed == 1)
+    assert not consumer.client.is_connected() and not RawMessage.objects.exists()
+    for _ in range(5):  # let paho write what it queued (an acknowledgement would go out now)
+        consumer.client.loop(timeout=0.05)
+    # the next pump reconnects with the same persistent session: the broker sends it again
+    assert consumer.pump(10, until=lambda: consumer.stored == 1)
+    assert len(calls) == 2 and RawMessage.objects.count() == 1
+    assert Incident.objects.get(device=bell).event_count == 1
+
+
+def test_a_message_that_trips_a_bug_is_dead_lettered_and_the_consumer_goes_on(broker, monkeypatch):
+    from gwanje.situations.services import intake
+
+    real = intake.receive
+
+    def buggy(**kwargs):
+        if b"trip" in kwargs["payload"]:
+            raise KeyError("a bug")
+        return real(**kwargs)
+
+    monkeypatch.setattr(intake, "receive", buggy)
+    bell = bells(1)[0]
+    consumer = Consumer(client_id="test-ingest-bug")
+    assert consumer.pump(5, until=lambda: consumer.client.is_connected())
+    consumer.pump(0.5)
+    pub = Publisher(device_endpoint(bell.device_id, bell.secret), "test-bug")
+    pub.publish(topic_for("bell", bell.device_id), json.dumps(payload(note="trip")).encode())
+    pub.publish(topic_for("bell", bell.device_id), json.dumps(payload()).encode())
+    assert pub.drain()
+    pub.close()
+    assert consumer.pump(10, until=lambda: consumer.dead + consumer.stored >= 2)
+    letter = DeadLetter.objects.get(reason="error")
+    assert "KeyError" in letter.detail and "trip" in letter.payload
+    assert Incident.objects.filter(device=bell).count() == 1
 
 
 def test_simulated_events_are_valid_and_become_incidents(broker):

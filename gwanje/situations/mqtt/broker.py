@@ -144,6 +144,22 @@ def pid_file(directory: Path | None = None) -> Path:
     return (directory or broker_dir()) / "broker.pid"
 
 
+def running_pid(directory: Path | None = None) -> int | None:
+    """The pid of the private broker of this data dir, when one runs: the pid file's process must
+    still be Mosquitto with this directory's config (a stale file after a crash may name a pid the
+    system has since given to another program, which must not get our SIGHUP)."""
+    directory = directory or broker_dir()
+    try:
+        pid = int(pid_file(directory).read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    conf = str(directory / "mosquitto.conf").encode()
+    if argv and os.path.basename(argv[0]) == b"mosquitto" and conf in argv:
+        return pid
+    return None
+
+
 def sync_if_running() -> None:
     """After devices changed: rewrite the password file of the private broker and make it re-read
     it, when one runs (its pid file exists). Never raises: the device change is already saved."""
@@ -151,11 +167,11 @@ def sync_if_running() -> None:
 
     if settings.MQTT_URL:
         return
-    pid = pid_file()
-    if not pid.exists():
+    pid = running_pid()
+    if pid is None:
         return
     try:
         write_passwords()
-        reload(int(pid.read_text()))
+        reload(pid)
     except (OSError, ValueError, subprocess.SubprocessError):
         logging.getLogger(__name__).exception("could not sync the broker's accounts")

@@ -67,44 +67,75 @@ def make_client(
 
 class Publisher:
     """A connected publisher with a bounded in-flight window of QoS 1 messages (more than 65,535
-    unacknowledged messages would be lost: STACK.md)."""
+    unacknowledged messages would be lost: STACK.md). `publish` blocks while `window` messages
+    await their PUBACK. A message published while the connection is down stays queued in paho and
+    is sent after its automatic reconnect (it counts in the window until acknowledged)."""
 
     def __init__(self, where: Endpoint, client_id: str, *, window: int = 100):
-        self.window = threading.BoundedSemaphore(window)
+        self.limit = window
+        self.in_flight = 0
+        self.acked = 0
+        self._cond = threading.Condition()
+        self._sent: dict[int, int] = {}  # mid -> qos, until paho reports it published
+        self._early: set[int] = set()
         self.client = make_client(client_id, where)
         self.client.max_inflight_messages_set(window)
         self.client.max_queued_messages_set(0)
-        self.acked = 0
         self.client.on_publish = self._on_publish
         self.client.connect(where.host, where.port, keepalive=30)
         self.client.loop_start()
         deadline = time.monotonic() + 10
         while not self.client.is_connected():
             if time.monotonic() > deadline:
+                self.client.loop_stop()
                 raise ConnectionError(
                     f"cannot connect to the broker at {where.host}:{where.port} as {where.username}"
                 )
             time.sleep(0.01)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        self.acked += 1
-        self.window.release()
+        with self._cond:
+            if mid in self._sent:
+                self._done(self._sent.pop(mid))
+            else:  # before publish() has seen its mid
+                self._early.add(mid)
+
+    def _done(self, qos: int) -> None:  # with self._cond held
+        if qos:
+            self.acked += 1
+            self.in_flight -= 1
+            self._cond.notify_all()
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         if qos:
-            self.window.acquire()
+            with self._cond:
+                while self.in_flight >= self.limit:
+                    self._cond.wait(1.0)
+                self.in_flight += 1
         info = self.client.publish(topic, payload, qos=qos)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS and qos:
-            self.window.release()
+        # MQTT_ERR_NO_CONN: queued by paho, sent (and acknowledged) after the reconnect
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            if qos:
+                with self._cond:
+                    self.in_flight -= 1
+                    self._cond.notify_all()
             raise ConnectionError(f"publish failed: {mqtt.error_string(info.rc)}")
+        with self._cond:
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+                self._done(qos)
+            else:
+                self._sent[info.mid] = qos
 
     def drain(self, timeout: float = 30) -> bool:
         """Wait until every QoS 1 message sent has been acknowledged."""
         deadline = time.monotonic() + timeout
-        while self.window._value < self.window._initial_value:  # noqa: SLF001
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
+        with self._cond:
+            while self.in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
         return True
 
     def close(self) -> None:

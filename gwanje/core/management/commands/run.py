@@ -57,6 +57,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1)
 
+    own_broker = False  # started the private broker (and wrote its pid file)
+
     def handle(self, *args, host, port, workers, **options):
         enabled, count = simulator_settings()
         recorder_switch = (os.environ.get("GWANJE_RECORDER") or "on").strip().lower()
@@ -84,6 +86,10 @@ class Command(BaseCommand):
             for child in (*reversed(events), recorder, simulator):
                 if child is not None:
                     process.terminate(child)
+            if self.own_broker:
+                from gwanje.situations.mqtt import broker
+
+                broker.pid_file().unlink(missing_ok=True)  # stale, it could name someone else's pid
 
     def start_events(self, *, demo: bool) -> list:
         """The private broker (unless GWANJE_MQTT_URL), the ingest consumer, the demo's events."""
@@ -101,13 +107,18 @@ class Command(BaseCommand):
             return value == "on"
 
         children = []
-        if not settings.MQTT_URL:
+        self.own_broker = False
+        running = None if settings.MQTT_URL else broker.running_pid()
+        if running is not None:
+            self.stdout.write(f"MQTT broker: using the private broker already running (pid {running})")
+        elif not settings.MQTT_URL:
             try:
                 child = broker.start(settings.MQTT_PORT)
             except RuntimeError as exc:
                 self.stderr.write(f"MQTT broker did not start: {exc} (set GWANJE_MQTT_PORT to a free port)")
                 return children
             broker.pid_file().write_text(str(child.pid))
+            self.own_broker = True
             children.append(child)
             self.stdout.write(
                 f"MQTT broker: 127.0.0.1:{settings.MQTT_PORT} (devices publish gwanje/v1/events/...)"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from gwanje.situations.mqtt import broker
+from gwanje.video.simulator.process import terminate
 
 
 class Command(BaseCommand):
@@ -23,15 +24,23 @@ class Command(BaseCommand):
         port = port or settings.MQTT_PORT
         if sync_accounts:
             broker.write_passwords()
-            pid = broker.pid_file()
-            if pid.exists():
-                try:
-                    broker.reload(int(pid.read_text()))
-                except (ProcessLookupError, ValueError):
-                    self.stdout.write("no private broker is running; the files are written")
+            pid = broker.running_pid()
+            if pid is None:
+                self.stdout.write("broker accounts written (no private broker is running)")
+                return
+            try:
+                broker.reload(pid)
+            except ProcessLookupError:
+                self.stdout.write("broker accounts written (the private broker has just stopped)")
+                return
             self.stdout.write("broker accounts synced")
             return
-        proc = broker.start(port)
+        if broker.running_pid() is not None:
+            raise CommandError(f"a private broker already runs for {broker.broker_dir()}")
+        try:
+            proc = broker.start(port)
+        except RuntimeError as exc:
+            raise CommandError(f"{exc} (set GWANJE_MQTT_PORT to a free port)") from None
         broker.pid_file().write_text(str(proc.pid))
         self.stdout.write(f"MQTT broker on 127.0.0.1:{port} (files in {broker.broker_dir()})")
         stop = []
@@ -41,7 +50,7 @@ class Command(BaseCommand):
             while not stop and proc.poll() is None:
                 time.sleep(0.2)
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=10)
+            terminate(proc, timeout=10)
             broker.pid_file().unlink(missing_ok=True)
+        if not stop:
+            raise CommandError(f"mosquitto exited with status {proc.returncode}")
