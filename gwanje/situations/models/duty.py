@@ -54,6 +54,12 @@ class DutyRule(models.Model):
     def __str__(self) -> str:
         return IncidentKind.label(self.kind)
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        from gwanje.situations.services.workflow import forget_duty_rules
+
+        forget_duty_rules()  # this process routes by the new row at once (others within seconds)
+
     def first_party(self, local_time: dt.time) -> str:
         """Who answers first at this local (Seoul) time of day."""
         if not (self.day_first or self.night_first):

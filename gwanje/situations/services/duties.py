@@ -45,6 +45,9 @@ def update_rule(*, user, rule: DutyRule, data: dict, request=None) -> DutyRule:
     rule.updated_at = timezone.now()
     rule.full_clean()
     rule.save()
+    from gwanje.situations.services.workflow import forget_duty_rules
+
+    transaction.on_commit(forget_duty_rules)
     after = _plain(rule)
     if after != before:
         audit.record_change(

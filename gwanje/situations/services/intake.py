@@ -272,13 +272,20 @@ def _jpeg(b64: str | None, field: str) -> bytes | None:
 
 
 def _open_match(qs, at: dt.datetime, kind: str, rule) -> Incident | None:
+    """The open incident this event joins: looked for by id first (cheap, the usual answer is
+    none), then loaded whole and locked."""
     window = dt.timedelta(minutes=rule.correlation_minutes)
-    return (
-        qs.select_for_update()
-        .exclude(status__in=IncidentStatus.FINISHED)
+    pk = (
+        qs.exclude(status__in=IncidentStatus.FINISHED)
         .filter(kind=kind, last_event_at__gte=at - window)
         .order_by("-id")
+        .values_list("pk", flat=True)
         .first()
+    )
+    if pk is None:
+        return None
+    return (
+        Incident.objects.select_for_update().filter(pk=pk).exclude(status__in=IncidentStatus.FINISHED).first()
     )
 
 
@@ -300,6 +307,22 @@ def _join(incident: Incident, at: dt.datetime, note: str, event: str = "event") 
     return incident
 
 
+_site_cameras: dict[int, tuple[float, int | None]] = {}
+
+
+def _first_camera_id(site_id: int) -> int | None:
+    """A bell's site's first camera (kept a minute per process: a bell burst looks it up once)."""
+    now = time.monotonic()
+    hit = _site_cameras.get(site_id)
+    if hit is not None and now - hit[0] < 60:
+        return hit[1]
+    cam = Camera.objects.filter(site_id=site_id).order_by("number").values_list("pk", flat=True).first()
+    if len(_site_cameras) > 10_000:
+        _site_cameras.clear()
+    _site_cameras[site_id] = (now, cam)
+    return cam
+
+
 def _address(site) -> str:
     return (site.road_address or site.jibun_address or "")[:200] if site else ""
 
@@ -319,7 +342,7 @@ def _bell(device: Device, data: dict, at: dt.datetime, rule) -> Incident:
         at=at,
         device=device,
         site=site,
-        camera=site.cameras.order_by("number").first(),
+        camera_id=_first_camera_id(site.pk),
         address=_address(site),
     )
 

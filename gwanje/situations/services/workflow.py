@@ -11,12 +11,12 @@ Every step is one transaction that stores an IncidentTransition (actor, time) an
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,20 +102,39 @@ def allowed_actions(user, incident: Incident) -> list[str]:
 
 
 def _next_number(now: dt.datetime) -> str:
+    """YYYY-NNNNNN, gapless per year: one UPDATE … RETURNING (SQLite ≥ 3.35, PostgreSQL), which locks
+    the year's row until commit, so a number is never given twice."""
     year = timezone.localtime(now).year
-    # the UPDATE locks the row until commit: numbers are gapless and never given twice
-    if not YearCounter.objects.filter(year=year).update(last=F("last") + 1):
+    table = YearCounter._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f'UPDATE "{table}" SET "last" = "last" + 1 WHERE "year" = %s RETURNING "last"', [year])  # noqa: S608
+        row = cur.fetchone()
+    if row is None:
         YearCounter.objects.get_or_create(year=year)
-        YearCounter.objects.filter(year=year).update(last=F("last") + 1)
-    last = YearCounter.objects.filter(year=year).values_list("last", flat=True).get()
-    return f"{year}-{last:06d}"
+        return _next_number(now)
+    return f"{year}-{row[0]:06d}"
+
+
+RULE_CACHE_SECONDS = 2.0
+_rules: dict[str, tuple[float, DutyRule]] = {}
 
 
 def duty_rule(kind: str) -> DutyRule:
+    """The matrix's row for a kind. Read at most every RULE_CACHE_SECONDS per process (a burst of
+    events reads it once); an edit applies in this process at once and in the others within that."""
+    now = time.monotonic()
+    hit = _rules.get(kind)
+    if hit is not None and now - hit[0] < RULE_CACHE_SECONDS:
+        return hit[1]
     rule = DutyRule.objects.filter(kind=kind).first()
     if rule is None:  # the matrix lost a row: route to the agents, who see everything
         rule = DutyRule(kind=kind, recognised_by=Party.DISTRICT, responded_by=Party.POLICE)
+    _rules[kind] = (now, rule)
     return rule
+
+
+def forget_duty_rules() -> None:
+    _rules.clear()
 
 
 def create_incident(
