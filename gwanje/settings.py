@@ -254,6 +254,9 @@ VIDEO_DIR = Path(env("GWANJE_VIDEO_DIR", str(DATA_DIR / "video"))).resolve()
 SEGMENT_SECONDS = int(env("GWANJE_SEGMENT_SECONDS", "10"))
 # Below this share of free space on the recording disk the disk-low alarm is raised.
 DISK_LOW_WATER_PERCENT = float(env("GWANJE_DISK_LOW_WATER_PERCENT", "10"))
+# Below this share (disk full), the oldest video not under a legal hold is deleted even inside its
+# retention period, with a destruction record and an alarm, so recording goes on. 0 = never.
+DISK_CRITICAL_PERCENT = float(env("GWANJE_DISK_CRITICAL_PERCENT", "5"))
 
 # The deployment loaded on first run by `gwanje run` / `make run`.
 DEFAULT_DEPLOYMENT = env("GWANJE_DEPLOYMENT", "seongdong")

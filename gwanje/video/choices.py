@@ -25,6 +25,7 @@ class FaultReason(ChoiceSet):
     STALLED = "stalled"
     NO_URL = "no_url"
     OTHER = "other"
+    DISK_FULL = "disk_full"  # the recorder's side: it cannot write (not a camera fault)
 
     CHOICES = [
         (CONNECTION_REFUSED, _("Connection refused"), "#d32f2f"),
@@ -36,14 +37,29 @@ class FaultReason(ChoiceSet):
         (STALLED, _("Stalled"), "#fbc02d"),
         (NO_URL, _("No stream URL"), "#616161"),
         (OTHER, _("Other error"), "#424242"),
+        (DISK_FULL, _("Recording disk full"), "#b71c1c"),
     ]
 
 
 class AlarmKind(ChoiceSet):
     DISK_LOW = "disk_low"
     RETENTION_BLOCKED = "retention_blocked"
+    DISK_FULL = "disk_full"
 
     CHOICES = [
         (DISK_LOW, _("Recording disk low"), "#d32f2f"),
         (RETENTION_BLOCKED, _("Retention cannot free space"), "#f57c00"),
+        (DISK_FULL, _("Recording disk full"), "#b71c1c"),
+    ]
+
+
+class DestructionReason(ChoiceSet):
+    """Why recorded video was destroyed (the destruction record's reason)."""
+
+    RETENTION_EXPIRED = "retention_expired"
+    DISK_FULL = "disk_full"
+
+    CHOICES = [
+        (RETENTION_EXPIRED, _("Retention period expired"), "#616161"),
+        (DISK_FULL, _("Disk full: deleted inside its retention period"), "#b71c1c"),
     ]

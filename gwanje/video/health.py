@@ -4,7 +4,8 @@ Pure part: `classify()` turns what a failed ffmpeg printed (and how it ended) in
 and a short, credential-free detail; `input_video_codec()` reads the input's codec from its stream
 lines. Writes: `camera_down()` opens (or updates) the camera's CameraFault and its open
 RecordingGap and sets Camera.status to fault; `camera_up()` closes them and sets it online — one
-transaction each, status through the registry's services."""
+transaction each, status through the registry's services. `recording_blocked()` is the recorder's
+own trouble (its disk is full): a gap, but no camera fault — the camera is fine."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ SUPPORTED_CODECS = frozenset({"h264"})
 CODEC_NAMES = {"hevc": "H.265/HEVC", "h265": "H.265/HEVC", "mjpeg": "MJPEG", "mpeg4": "MPEG-4 Part 2"}
 
 
+DISK_FULL_DETAIL = "the recording disk is full: no new video can be written (resumes when space is freed)"
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     reason: str  # a FaultReason value
@@ -37,6 +41,8 @@ class Diagnosis:
 _CLOSED = "the camera closed the connection"
 # (pattern, reason, detail) — the first match in ffmpeg's last lines wins, most specific first.
 _RULES: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"No space left on device|Disk quota exceeded", re.I), FaultReason.DISK_FULL,
+     DISK_FULL_DETAIL),
     (re.compile(r"\b401 Unauthorized|\bUnauthorized\b|authorization failed", re.I), FaultReason.AUTH_FAILURE,
      "the camera refused the credentials (401 Unauthorized)"),
     (re.compile(r"\b403 Forbidden|\bForbidden\b", re.I), FaultReason.AUTH_FAILURE,
@@ -81,6 +87,10 @@ def input_video_codec(lines: Iterable[str]) -> str | None:
             if m and m.group(1) == "Video":
                 return m.group(2).lower()
     return None
+
+
+def disk_full(detail: str = DISK_FULL_DETAIL) -> Diagnosis:
+    return Diagnosis(FaultReason.DISK_FULL, detail)
 
 
 def unsupported_codec(codec: str) -> Diagnosis:
@@ -195,6 +205,17 @@ def camera_down(camera_id: int, diagnosis: Diagnosis, *, at: dt.datetime | None 
     if camera.status != CameraStatus.RETIRED:
         registry_services.set_camera_status(camera, CameraStatus.FAULT)
     return fault
+
+
+@transaction.atomic
+def recording_blocked(camera_id: int, diagnosis: Diagnosis, *, at: dt.datetime | None = None) -> None:
+    """The recorder cannot record the camera for a reason of its own (the disk is full): open the
+    recording gap (with that reason) from the end of its last segment — no CameraFault, no status
+    change (the camera itself is fine; the disk_full video alarm tells the operators)."""
+    at = at or timezone.now()
+    if not RecordingGap.objects.filter(camera_id=camera_id, end__isnull=True).exists():
+        start = _last_end(camera_id) or at
+        RecordingGap.objects.create(camera_id=camera_id, start=start, reason=diagnosis.reason)
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gwanje.video.choices import AlarmKind, FaultReason, Stream
+from gwanje.video.choices import AlarmKind, DestructionReason, FaultReason, Stream
 
 
 class RecordingSession(models.Model):
@@ -139,7 +139,8 @@ class LegalHold(models.Model):
 
 
 class DestructionRecord(models.Model):
-    """파기 기록: what the retention job irreversibly deleted."""
+    """파기 기록: what was irreversibly deleted, and why — its retention period had expired, or the
+    recording disk was full and the oldest video was deleted inside its retention period."""
 
     camera = models.ForeignKey(
         "registry.Camera", verbose_name=_("camera"), on_delete=models.PROTECT, related_name="+"
@@ -150,6 +151,12 @@ class DestructionRecord(models.Model):
     bytes = models.BigIntegerField(_("bytes"))
     executed_at = models.DateTimeField(_("executed at"))
     executed_by = models.CharField(_("executed by"), max_length=100, default="system job")
+    reason = models.CharField(
+        _("reason"),
+        max_length=30,
+        choices=DestructionReason.choices(),
+        default=DestructionReason.RETENTION_EXPIRED,
+    )
 
     class Meta:
         verbose_name = _("destruction record")

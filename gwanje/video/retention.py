@@ -15,10 +15,18 @@
   whose object cannot be deleted stays there and is retried on the next run (and reported). A key
   that is still referenced by a row (a transaction that rolled back) is never deleted from the
   journal's side.
-- Disk: before and after, the store's free space is compared with DISK_LOW_WATER_PERCENT. Below
-  it, a `disk_low` VideoAlarm is opened (one open at a time; cleared when free again). Nothing
-  inside its retention period is ever deleted to make room: if the disk is still low after the
-  expired video is gone, a `retention_blocked` alarm is opened too and the operators must act.
+- Disk (gwanje.video.disk, re-exported here): before and after, the store's free space is compared
+  with DISK_LOW_WATER_PERCENT. Below it, a `disk_low` VideoAlarm is opened (one open at a time;
+  cleared when free again). Above the critical mark nothing inside its retention period is deleted
+  to make room: if the disk is still low after the expired video is gone, a `retention_blocked`
+  alarm is opened and operators must act.
+- Disk full (`make_room()`; the recorder calls it every few seconds, the job after its run): below
+  DISK_CRITICAL_PERCENT the video whose retention period ends soonest (the oldest, for cameras with
+  the same period) is deleted even inside its retention period — never video under a legal hold —
+  until free space is back above the mark (+ 1 point), so the newest video keeps being recorded.
+  Never silently: each camera's deletion has its DestructionRecord (reason `disk_full`) and the
+  `disk_full` alarm is raised (it stays open until the disk is above the low-water mark again). When
+  only held video is left, the alarm says so and nothing more is deleted.
 
 One run at a time (a lock file next to the journal).
 """
@@ -28,10 +36,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import heapq
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +50,17 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from gwanje.video.choices import AlarmKind
-from gwanje.video.models import DestructionRecord, LegalHold, RecordingSession, Segment, VideoAlarm
+from gwanje.video.choices import AlarmKind, DestructionReason
+from gwanje.video.disk import (  # noqa: F401 - the disk check is part of this module's interface
+    ROOM_HYSTERESIS_PERCENT,
+    DiskState,
+    check_disk,
+    clear_alarm,
+    disk_state,
+    open_alarm,
+    size_text,
+)
+from gwanje.video.models import DestructionRecord, LegalHold, RecordingSession, Segment
 from gwanje.video.storage import SegmentStore, default_store
 
 log = logging.getLogger("gwanje.video.retention")
@@ -49,84 +68,11 @@ log = logging.getLogger("gwanje.video.retention")
 EXECUTED_BY = "system job"
 EXPORT_KEEP = dt.timedelta(hours=1)  # exported clips left behind under VIDEO_DIR/exports are removed
 CHUNK = 500  # rows per DELETE … WHERE id IN (…)
+ROOM_ROUNDS = 10  # measure, delete, measure again: at most this many times per make_room()
 
 
 class RetentionBusy(RuntimeError):
     """Another retention run holds the lock."""
-
-
-# --- disk ------------------------------------------------------------------------------------
-@dataclass
-class DiskState:
-    free: int | None
-    total: int | None
-    low_water_percent: float
-    alarm_opened: bool = False
-    alarm_cleared: bool = False
-
-    @property
-    def known(self) -> bool:
-        return self.free is not None and bool(self.total)
-
-    @property
-    def free_percent(self) -> float | None:
-        return self.free * 100 / self.total if self.known else None
-
-    @property
-    def low(self) -> bool:
-        return self.known and self.free_percent < self.low_water_percent
-
-    def describe(self) -> str:
-        if not self.known:
-            return "free space unknown (the store does not report it)"
-        return (
-            f"{self.free / 1e9:,.1f} GB free of {self.total / 1e9:,.1f} GB "
-            f"({self.free_percent:.1f}%, low-water mark {self.low_water_percent:g}%)"
-        )
-
-
-def disk_state(store: SegmentStore | None = None) -> DiskState:
-    store = store or default_store()
-    return DiskState(store.free_bytes(), store.total_bytes(), float(settings.DISK_LOW_WATER_PERCENT))
-
-
-def open_alarm(kind: str, detail: str, now: dt.datetime | None = None) -> bool:
-    """Open an alarm of `kind` unless one is open (its detail is then refreshed). True if opened."""
-    now = now or timezone.now()
-    detail = detail[:300]
-    with transaction.atomic():
-        current = VideoAlarm.objects.select_for_update().filter(kind=kind, cleared_at__isnull=True).first()
-        if current is not None:
-            if current.detail != detail:
-                current.detail = detail
-                current.save(update_fields=["detail"])
-            return False
-        VideoAlarm.objects.create(kind=kind, detail=detail, raised_at=now)
-    log.warning("video alarm %s raised: %s", kind, detail)
-    return True
-
-
-def clear_alarm(kind: str, now: dt.datetime | None = None) -> bool:
-    """Clear the open alarms of `kind`. True if one was open."""
-    n = VideoAlarm.objects.filter(kind=kind, cleared_at__isnull=True).update(cleared_at=now or timezone.now())
-    if n:
-        log.warning("video alarm %s cleared", kind)
-    return bool(n)
-
-
-def check_disk(store: SegmentStore | None = None, now: dt.datetime | None = None) -> DiskState:
-    """Compare the store's free space with the low-water mark: open the `disk_low` alarm when below
-    it, clear `disk_low` and `retention_blocked` when above. Deletes nothing (the recorder may call
-    this, or `gwanje video retention --check-disk`). Unknown free space changes nothing."""
-    state = disk_state(store)
-    if not state.known:
-        return state
-    if state.low:
-        state.alarm_opened = open_alarm(AlarmKind.DISK_LOW, "Recording disk low: " + state.describe(), now)
-    else:
-        state.alarm_cleared = clear_alarm(AlarmKind.DISK_LOW, now)
-        clear_alarm(AlarmKind.RETENTION_BLOCKED, now)
-    return state
 
 
 # --- the pending-deletion journal -------------------------------------------------------------
@@ -241,6 +187,7 @@ class CameraResult:
     held: int = 0  # expired segments kept by a legal hold
     sessions: int = 0  # recording sessions deleted with them
     record_id: int | None = None
+    reason: str = DestructionReason.RETENTION_EXPIRED
 
     def describe(self, dry_run: bool = False) -> str:
         verb = "would delete" if dry_run else "deleted"
@@ -251,6 +198,8 @@ class CameraResult:
                 f"{verb} {self.segments} segment(s), {self.bytes:,} bytes, "
                 f"{local(self.period_start):%Y-%m-%d %H:%M:%S}–{local(self.period_end):%Y-%m-%d %H:%M:%S}"
             )
+            if self.reason == DestructionReason.DISK_FULL:
+                text += ", INSIDE its retention period (disk full)"
             if self.record_id:
                 text += f", destruction record #{self.record_id}"
         else:
@@ -274,6 +223,7 @@ class RetentionReport:
     exports_removed: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # key -> error (retried next run)
     holds_due: list[LegalHold] = field(default_factory=list)  # expired, unreleased: review them
+    room: RoomReport | None = None  # the disk was full: what was deleted inside retention
 
     @property
     def segments(self) -> int:
@@ -342,27 +292,35 @@ def _camera(
             return result, []
         if not rows and not _empty_sessions(camera_id, cutoff, set()).exists():
             return result, []
-        if rows:
-            result.record_id = DestructionRecord.objects.create(
-                camera_id=camera_id,
-                period_start=result.period_start,
-                period_end=result.period_end,
-                segment_count=result.segments,
-                bytes=result.bytes,
-                executed_at=timezone.now(),
-                executed_by=EXECUTED_BY,
-            ).pk
-        ids = [r[0] for r in rows]
-        for i in range(0, len(ids), CHUNK):
-            Segment.objects.filter(pk__in=ids[i : i + CHUNK]).delete()
-        empty = list(_empty_sessions(camera_id, cutoff, touched).values_list("id", "init_key"))
-        result.sessions = len(empty)
-        for i in range(0, len(empty), CHUNK):
-            RecordingSession.objects.filter(pk__in=[s[0] for s in empty[i : i + CHUNK]]).delete()
-        keys = [r[1] for r in rows] + [k for _id, k in empty if k]
-        # Journal the keys before the rows commit: a crash after the commit leaves them to retry.
-        _write_journal(_read_journal() + keys)
+        keys = _destroy(result, rows, _empty_sessions(camera_id, cutoff, touched))
     return result, keys
+
+
+def _destroy(result: CameraResult, rows: list[tuple], empty_sessions) -> list[str]:
+    """Inside the camera's transaction: the destruction record, the Segment rows (`rows`: id, key,
+    …), the sessions `empty_sessions` selects once they are gone; the keys journalled and returned."""
+    if rows:
+        result.record_id = DestructionRecord.objects.create(
+            camera_id=result.camera_id,
+            period_start=result.period_start,
+            period_end=result.period_end,
+            segment_count=result.segments,
+            bytes=result.bytes,
+            executed_at=timezone.now(),
+            executed_by=EXECUTED_BY,
+            reason=result.reason,
+        ).pk
+    ids = [r[0] for r in rows]
+    for i in range(0, len(ids), CHUNK):
+        Segment.objects.filter(pk__in=ids[i : i + CHUNK]).delete()
+    empty = list(empty_sessions.values_list("id", "init_key"))
+    result.sessions = len(empty)
+    for i in range(0, len(empty), CHUNK):
+        RecordingSession.objects.filter(pk__in=[s[0] for s in empty[i : i + CHUNK]]).delete()
+    keys = [r[1] for r in rows] + [k for _id, k in empty if k]
+    # Journal the keys before the rows commit: a crash after the commit leaves them to retry.
+    _write_journal(_read_journal() + keys)
+    return keys
 
 
 def run_retention(
@@ -415,12 +373,209 @@ def run_retention(
         if dry_run:
             report.disk_after = report.disk_before
             return report
+        report.room = _make_room(store, now)
+        report.cameras += report.room.cameras
+        report.objects_deleted += report.room.objects_deleted
+        report.failed.update(report.room.failed)
         report.disk_after = check_disk(store)
         if report.disk_after.low:
             detail = (
-                "Recording disk still low after retention; nothing inside its retention period is "
-                "deleted to make room: " + report.disk_after.describe()
+                "Recording disk still low after retention; video inside its retention period is only "
+                "deleted below the critical mark: " + report.disk_after.describe()
             )
             report.blocked_alarm_opened = open_alarm(AlarmKind.RETENTION_BLOCKED, detail)
             log.error("retention: %s", detail)
     return report
+
+
+# --- disk full: room inside the retention period ------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Candidate:
+    """A segment that may be deleted to make room; the one whose retention ends soonest goes first."""
+
+    due: dt.datetime  # end + the camera's retention period
+    segment_id: int
+    camera_id: int
+    bytes: int
+
+
+_FIRST_PAGE, _PAGE = 20, 500
+
+
+def _camera_candidates(camera_id: int, days: int, overlap: Q | None) -> Iterator[Candidate]:
+    """The camera's segments outside its legal holds, oldest first, read a page at a time."""
+    qs = Segment.objects.filter(camera_id=camera_id)
+    if overlap is not None:
+        qs = qs.exclude(overlap)
+    keep = dt.timedelta(days=days)
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        page = qs if after is None else qs.filter(Q(start__gt=after[0]) | Q(start=after[0], pk__gt=after[1]))
+        size = _FIRST_PAGE if after is None else _PAGE  # every camera's first page is read at once
+        rows = list(page.order_by("start", "pk").values_list("pk", "start", "end", "bytes")[:size])
+        for pk, _start, end, nbytes in rows:
+            yield Candidate(end + keep, pk, camera_id, nbytes)
+        if len(rows) < size:
+            return
+        after = (rows[-1][1], rows[-1][0])
+
+
+def purge_order() -> Iterator[Candidate]:
+    """Every segment that is not under an unreleased legal hold, in the order a full disk deletes
+    them: the one whose retention period ends soonest first — for cameras with the same retention
+    period, simply the oldest; a camera kept 90 days loses its day-89 video when a 30-day camera
+    loses its day-29 video, not before the 30-day camera has lost anything."""
+    from gwanje.registry.models import Camera
+
+    holds: dict[int, list[LegalHold]] = defaultdict(list)
+    for hold in LegalHold.objects.filter(released_at__isnull=True):
+        holds[hold.camera_id].append(hold)
+    recorded = Camera.objects.filter(Exists(Segment.objects.filter(camera_id=OuterRef("pk"))))
+    streams = [
+        _camera_candidates(pk, days, _hold_overlap(holds.get(pk, [])))
+        for pk, days in recorded.order_by("pk").values_list("pk", "retention_days")
+    ]
+    return heapq.merge(*streams)
+
+
+def choose_for_room(candidates: Iterable[Candidate], need: int, limit: int | None = None) -> list[Candidate]:
+    """The first candidates (in their order) whose bytes add up to `need`, at most `limit` of them."""
+    chosen: list[Candidate] = []
+    total = 0
+    for candidate in candidates:
+        if total >= need or (limit is not None and len(chosen) >= limit):
+            break
+        chosen.append(candidate)
+        total += candidate.bytes
+    return chosen
+
+
+@dataclass
+class RoomReport:
+    disk_before: DiskState
+    disk_after: DiskState | None = None
+    cameras: list[CameraResult] = field(default_factory=list)
+    objects_deleted: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    only_held_left: bool = False  # still full, and nothing left that may be deleted
+    alarm_opened: bool = False
+
+    @property
+    def segments(self) -> int:
+        return sum(c.segments for c in self.cameras)
+
+    @property
+    def bytes(self) -> int:
+        return sum(c.bytes for c in self.cameras)
+
+    def alarm_detail(self) -> str:
+        disk = (self.disk_after or self.disk_before).describe()
+        if not self.segments:
+            return (
+                "Recording disk full and nothing is left that may be deleted (only video under legal "
+                f"hold): nothing more is deleted; add space or release holds. {disk}"
+            )
+        local = timezone.localtime
+        first = min(c.period_start for c in self.cameras if c.period_start)
+        last = max(c.period_end for c in self.cameras if c.period_end)
+        records = sorted(c.record_id for c in self.cameras if c.record_id)
+        numbers = f"#{records[0]}" + (f"–#{records[-1]}" if len(records) > 1 else "")
+        period = f"{local(first):%Y-%m-%d %H:%M}–{local(last):%Y-%m-%d %H:%M}"
+        text = (
+            f"Recording disk full: {self.segments} segment(s) ({size_text(self.bytes)}) of "
+            f"{len(self.cameras)} camera(s), recorded {period}, deleted inside their retention period "
+            f"to keep recording (destruction record {numbers})"
+        )
+        if self.only_held_left:
+            text += "; only video under legal hold is left"
+        return f"{text}. {disk}"
+
+
+def make_room(
+    store: SegmentStore | None = None, *, now: dt.datetime | None = None, limit: int | None = None
+) -> RoomReport:
+    """The disk-full policy (see the module docstring): below the critical mark, delete the video
+    whose retention ends soonest, never under a legal hold, until free space is back above the mark
+    + ROOM_HYSTERESIS_PERCENT (or `limit` segments were deleted: the recorder goes on at its next
+    check). Each camera gets a DestructionRecord (reason disk_full) and the disk_full alarm is raised.
+    Above the mark it does nothing (and takes no lock). RetentionBusy while a retention run holds
+    the lock."""
+    store = store or default_store()
+    state = disk_state(store)
+    if not state.critical:
+        return RoomReport(disk_before=state, disk_after=state)
+    with _run_lock():
+        return _make_room(store, now or timezone.now(), limit)
+
+
+def _make_room(store: SegmentStore, now: dt.datetime, limit: int | None = None) -> RoomReport:
+    state = disk_state(store)
+    report = RoomReport(disk_before=state)
+    if not state.critical:
+        return report
+    log.error("recording disk full (%s): deleting the oldest video inside its retention", state.describe())
+    deleted = 0
+    for _round in range(ROOM_ROUNDS):
+        budget = None if limit is None else limit - deleted
+        if budget is not None and budget <= 0:
+            break
+        chosen = choose_for_room(purge_order(), state.room_target - state.free, budget)
+        if not chosen:
+            report.only_held_left = True
+            break
+        by_camera: dict[int, list[int]] = defaultdict(list)
+        for c in chosen:
+            by_camera[c.camera_id].append(c.segment_id)
+        for camera_id, ids in sorted(by_camera.items()):
+            result, keys = _purge_camera(camera_id, ids, now)
+            if result.segments:
+                report.cameras.append(result)
+                deleted += result.segments
+                log.error("disk full: %s", result.describe())
+            if keys:
+                n, failed = _delete_objects(store, keys)
+                report.objects_deleted += n
+                report.failed.update(failed)
+        state = disk_state(store)
+        if not state.known or state.free >= state.room_target:
+            break
+    report.disk_after = state
+    if report.segments or (report.only_held_left and state.critical):
+        report.alarm_opened = open_alarm(AlarmKind.DISK_FULL, report.alarm_detail(), now)
+        if report.only_held_left:
+            log.error("disk full: only video under legal hold is left; nothing more is deleted")
+    return report
+
+
+def _purge_camera(camera_id: int, ids: list[int], now: dt.datetime) -> tuple[CameraResult, list[str]]:
+    """Delete the camera's segments `ids` (chosen by make_room) in one transaction, except any a
+    legal hold placed since then protects; the record's reason is disk_full."""
+    from gwanje.registry.models import Camera
+
+    camera = Camera.objects.select_related("site").get(pk=camera_id)
+    days = camera.retention_days
+    result = CameraResult(
+        camera_id, f"{camera.site.code}-{camera.number}", days, now - dt.timedelta(days=days),
+        reason=DestructionReason.DISK_FULL,
+    )  # fmt: skip
+    with transaction.atomic():
+        Camera.objects.select_for_update().filter(pk=camera_id).first()  # see gwanje.video.holds
+        overlap = _hold_overlap(list(LegalHold.objects.filter(camera_id=camera_id, released_at__isnull=True)))
+        rows = []
+        for i in range(0, len(ids), CHUNK):
+            qs = Segment.objects.filter(camera_id=camera_id, pk__in=ids[i : i + CHUNK])
+            if overlap is not None:
+                qs = qs.exclude(overlap)
+            rows += qs.values_list("id", "key", "session_id", "start", "end", "bytes")
+        if not rows:
+            return result, []
+        rows.sort(key=lambda r: r[3])
+        result.segments = len(rows)
+        result.period_start, result.period_end = rows[0][3], max(r[4] for r in rows)
+        result.bytes = sum(r[5] for r in rows)
+        # Sessions emptied by this, unless still being recorded (the recorder adds to them).
+        empty = RecordingSession.objects.filter(pk__in={r[2] for r in rows}, ended_at__isnull=False).filter(
+            ~Exists(Segment.objects.filter(session=OuterRef("pk")))
+        )
+        keys = _destroy(result, rows, empty)
+    return result, keys

@@ -20,83 +20,12 @@ from django.core.management import call_command
 
 from gwanje.registry import services as registry_services
 from gwanje.registry.choices import CameraStatus
-from gwanje.registry.models import Camera
 from gwanje.video.choices import FaultReason
 from gwanje.video.models import CameraFault, RecordingGap, RecordingSession, Segment
-from gwanje.video.recorder.config import RecorderConfig
-from gwanje.video.recorder.supervisor import Supervisor
 from gwanje.video.storage import default_store
+from tests.video.recording import SEGMENT, children_named, ffmpeg_children, open_fault, point, segments_of
 
 pytestmark = pytest.mark.django_db
-SEGMENT = 2
-
-
-def children_named(*names: str) -> list[tuple[int, str, str]]:
-    """(pid, comm, state) of this process's children called `names`, zombies included."""
-    me = os.getpid()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == me and comm in names:
-            found.append((int(entry.name), comm, state))
-    return found
-
-
-def ffmpeg_children() -> list[tuple[int, str, str]]:
-    return children_named("ffmpeg", "setpriv")
-
-
-@pytest.fixture
-def recorder(settings, tmp_path):
-    """make(cameras, **config) → a Supervisor recording only those cameras (2 s segments)."""
-    settings.VIDEO_DIR = tmp_path / "video"
-    made: list[Supervisor] = []
-
-    def make(cameras, **kw) -> Supervisor:
-        values = {
-            "spool_dir": tmp_path / "video" / "spool",
-            "segment_seconds": SEGMENT,
-            "camera_ids": frozenset(c.pk for c in cameras),
-            "registry_poll_seconds": 0.5,
-            "tick_seconds": 0.1,
-        }
-        values.update(kw)
-        supervisor = Supervisor(RecorderConfig(**values))
-        made.append(supervisor)
-        return supervisor
-
-    yield make
-    for supervisor in made:
-        supervisor.close()
-    assert ffmpeg_children() == []
-
-
-@pytest.fixture
-def cameras():
-    """Three centrally recorded cameras of the Seongdong deployment, none recorded yet."""
-    qs = Camera.objects.filter(site__has_onsite_storage=False).exclude(status=CameraStatus.RETIRED)
-    return list(qs.order_by("pk")[:3])
-
-
-def point(camera: Camera, url: str) -> Camera:
-    camera.main_stream_url = url
-    registry_services.save_camera(camera)
-    return camera
-
-
-def segments_of(camera) -> list[Segment]:
-    return list(Segment.objects.filter(camera=camera).order_by("start", "id"))
-
-
-def open_fault(camera) -> CameraFault | None:
-    return CameraFault.objects.filter(camera=camera, ended_at__isnull=True).first()
 
 
 def test_records_indexed_segments(simulator, recorder, cameras):

@@ -224,3 +224,56 @@ def test_unmonitored_cameras_have_their_faults_closed(camera):
     assert not RecordingGap.objects.filter(camera=camera, end__isnull=True).exists()
     camera.refresh_from_db()
     assert camera.status == CameraStatus.OFFLINE
+
+
+def test_incomplete_segments_are_never_indexed(camera, tmp_path):
+    """ffmpeg 5.1 goes on listing segments it could not write (disk full): truncated or empty
+    files are dropped, never indexed, and their time becomes a gap; the times of later segments
+    stay stream times."""
+    spool = make_spool(tmp_path / "spool" / "cam-x" / "t1", seconds=9)  # 2+2+2+2+1 s
+    whole = {p.name: p.read_bytes() for p in spool.glob("seg-*.m4s")}
+    with (spool / "seg-000001.m4s").open("r+b") as f:
+        f.truncate(16384)  # written in part: its mdat runs past the end of the file
+    (spool / "seg-000002.m4s").write_bytes(b"")  # nothing written
+    with (spool / "seg-000004.m4s").open("r+b") as f:
+        f.truncate(100)  # the last one too
+    ingest = ingest_for(camera, spool)
+    result = ingest.scan(force=True)
+    assert (result.segments, result.broken) == (2, 3)
+    segments = list(Segment.objects.filter(camera=camera).order_by("start"))
+    assert [s.key.rsplit("-", 1)[1] for s in segments] == ["000000.m4s", "000003.m4s"]
+    store = default_store()
+    for seg in segments:
+        data = store.local_path(seg.key).read_bytes()
+        assert data == whole[f"seg-{seg.key.rsplit('-', 1)[1]}"]
+        assert (seg.bytes, seg.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert not (spool / "seg-000001.m4s").exists() and not (spool / "seg-000002.m4s").exists()
+    first, later = segments[0], segments[1]
+    assert (later.start - first.end).total_seconds() == 4.0  # the two dropped segments' 2 + 2 s
+    gap = RecordingGap.objects.get(camera=camera)
+    assert (gap.start, gap.end, gap.reason) == (first.end, later.start, FaultReason.DISK_FULL)
+    ingest.finish()  # the session ends with its last whole segment (the supervisor opens the gap after it)
+    assert RecordingSession.objects.get(camera=camera).ended_at == later.end
+
+
+def test_an_incomplete_init_segment_is_a_write_failure_not_a_codec(camera, tmp_path):
+    spool = make_spool(tmp_path / "spool" / "cam-x" / "t1")
+    init = spool / "init.mp4"
+    init.write_bytes(init.read_bytes()[:200])  # ftyp and the start of moov: avcC never written
+    result = ingest_for(camera, spool).scan(force=True)
+    assert (result.segments, result.broken) == (0, 4)
+    assert not RecordingSession.objects.filter(camera=camera).exists()
+    assert not Segment.objects.filter(camera=camera).exists()
+
+
+def test_disk_full_is_a_gap_not_a_camera_fault(camera):
+    health.camera_up(camera.pk)
+    health.recording_blocked(camera.pk, health.disk_full())
+    health.recording_blocked(camera.pk, health.disk_full())  # once
+    gap = RecordingGap.objects.get(camera=camera)
+    assert gap.end is None and gap.reason == FaultReason.DISK_FULL
+    assert not CameraFault.objects.filter(camera=camera).exists()
+    camera.refresh_from_db()
+    assert camera.status == CameraStatus.ONLINE
+    diagnosis = health.classify(["av_interleaved_write_frame(): No space left on device"], 1, recorded=True)
+    assert diagnosis.reason == FaultReason.DISK_FULL

@@ -1,7 +1,10 @@
 """Retention and destruction (PIPA 보관기간·파기): real fMP4 segments made by ffmpeg, indexed into a
 temporary segment store; `run_retention` / `gwanje video retention` delete exactly the expired
 ones (rows and objects), write one destruction record per camera, spare legal holds, and raise the
-disk alarms without ever deleting video inside its retention period."""
+disk alarms without deleting video inside its retention period — until the disk is full (below the
+critical mark): then `make_room` deletes the video due soonest, never held video, with a
+destruction record (reason disk_full) and an alarm. The disk-full policy is tested here on a store
+of fixed capacity (runs everywhere) and in test_recorder_faults.py on a real, full tmpfs."""
 
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ from gwanje.accounts.roles import Role
 from gwanje.registry import services as registry
 from gwanje.registry.models import Camera
 from gwanje.video import holds, retention
-from gwanje.video.choices import AlarmKind
+from gwanje.video.choices import AlarmKind, DestructionReason
 from gwanje.video.models import DestructionRecord, LegalHold, RecordingSession, Segment, VideoAlarm
-from gwanje.video.storage import default_store
+from gwanje.video.storage import LocalStore, default_store
+from tests.video.recording import fill
 from tests.video.segments import index_clip, shared_clip
 
 DAY = dt.timedelta(days=1)
@@ -31,6 +35,7 @@ S = dt.timedelta(seconds=1)
 def video_dir(settings, tmp_path):
     settings.VIDEO_DIR = tmp_path / "video"
     settings.DISK_LOW_WATER_PERCENT = 0  # a full test machine must not change the outcome
+    settings.DISK_CRITICAL_PERCENT = 0
     return settings.VIDEO_DIR
 
 
@@ -274,3 +279,175 @@ def test_old_exports_are_swept(settings, video_dir):
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(CommandError, match="cannot be combined"):
         call_command("video", "retention", "--check-disk", "--dry-run")
+
+
+# --- disk full ----------------------------------------------------------------------------------
+class FixedSizeDisk(LocalStore):
+    """The segment store on a disk of `capacity` bytes: free = capacity − the bytes of the files
+    under its root, measured on the real files at every call (where a small file system cannot be
+    mounted; test_recorder_faults.py fills a real tmpfs)."""
+
+    def __init__(self, root, capacity: int) -> None:
+        super().__init__(root)
+        self.capacity = capacity
+
+    def used(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+    def free_bytes(self) -> int:
+        return max(0, self.capacity - self.used())
+
+    def total_bytes(self) -> int:
+        return self.capacity
+
+
+@pytest.fixture
+def full_disk(settings):
+    """disk(free_percent) → the default store's files on a FixedSizeDisk with that much free;
+    low-water mark 50 %, critical mark 30 % (so room is made up to 31 %)."""
+    settings.DISK_LOW_WATER_PERCENT = 50
+    settings.DISK_CRITICAL_PERCENT = 30
+
+    def disk(free_percent: float) -> FixedSizeDisk:
+        store = FixedSizeDisk(default_store().root, 0)
+        store.capacity = int(store.used() / (1 - free_percent / 100))
+        return store
+
+    return disk
+
+
+def left(segments) -> list:
+    kept = set(Segment.objects.filter(pk__in=[s.pk for s in segments]).values_list("pk", flat=True))
+    return [s for s in segments if s.pk in kept]
+
+
+def test_a_full_disk_deletes_the_video_due_soonest_never_held_video(cameras, clip, now, full_disk, make_user):
+    cam, short = cameras  # kept 30 and 7 days
+    _s, month = index_clip(cam, clip, now - 20 * DAY)  # 10 days of its retention left
+    _s, week = index_clip(short, clip, now - 6 * DAY, count=4)  # 1 day left: due first
+    held = week[:2]
+    holds.place_hold(make_user(Role.SUPERVISOR), short, held[0].start, held[-1].end, "뺑소니 사건 수사 자료")
+    order = week[2:] + month  # the order a full disk deletes in: held video never
+    store = full_disk(15)  # making room to 31 % takes the two unheld of week and two of month
+    assert retention.disk_state(store).critical
+
+    report = retention.make_room(store, now=now, limit=1)  # the recorder deletes in batches
+    assert report.segments == 1 and left(order) == order[1:]
+    report = retention.make_room(store, now=now)
+
+    deleted = [s for s in order if s not in left(order)]
+    assert len(deleted) >= 3 and deleted == order[: len(deleted)]  # week's unheld, then month's oldest
+    assert left(held) == held and all(exists(s.key) for s in held)
+    assert not any(exists(s.key) for s in deleted)
+    # Back above the mark + 1 point, and no more deleted than that took (the newest video is kept).
+    target = store.capacity * 0.31
+    assert store.free_bytes() >= target > store.free_bytes() - deleted[-1].bytes
+    assert set(DestructionRecord.objects.values_list("reason", flat=True)) == {DestructionReason.DISK_FULL}
+    assert [r.segment_count for r in DestructionRecord.objects.filter(camera=short).order_by("pk")] == [1, 1]
+    mine = DestructionRecord.objects.get(camera=cam)
+    cam_deleted = [s for s in deleted if s.camera_id == cam.pk]
+    assert (mine.segment_count, mine.bytes) == (len(cam_deleted), sum(s.bytes for s in cam_deleted))
+    assert (mine.period_start, mine.period_end) == (cam_deleted[0].start, cam_deleted[-1].end)
+    alarm = VideoAlarm.objects.get(kind=AlarmKind.DISK_FULL, cleared_at__isnull=True)
+    assert "deleted inside their retention period" in alarm.detail and f"#{mine.pk}" in alarm.detail
+    assert "INSIDE its retention period (disk full)" in report.cameras[-1].describe()
+    # Above the mark again: nothing more is deleted; the alarm stays until the disk is above the
+    # low-water mark (operators must see that video was lost).
+    assert retention.make_room(store, now=now).segments == 0
+    retention.check_disk(store)
+    assert VideoAlarm.objects.filter(kind=AlarmKind.DISK_FULL, cleared_at__isnull=True).exists()
+    store.capacity *= 10
+    retention.check_disk(store)
+    assert not VideoAlarm.objects.filter(cleared_at__isnull=True).exists()
+
+
+def test_a_full_disk_with_only_held_video_left_deletes_nothing_more(cameras, clip, now, full_disk, make_user):
+    cam, _short = cameras
+    _s, segs = index_clip(cam, clip, now - 3 * DAY, count=4)
+    holds.place_hold(make_user(Role.SUPERVISOR), cam, segs[0].start, segs[-1].end, "화재 원인 조사 자료")
+    store = full_disk(10)
+    report = retention.make_room(store, now=now)
+    assert report.segments == 0 and report.only_held_left
+    assert left(segs) == segs and all(exists(s.key) for s in segs)
+    assert not DestructionRecord.objects.exists()
+    alarm = VideoAlarm.objects.get(kind=AlarmKind.DISK_FULL, cleared_at__isnull=True)
+    assert "only video under legal hold" in alarm.detail
+    # The hourly job neither: the alarms stay open, one of each kind.
+    report = retention.run_retention(now=now, store=store)
+    assert report.segments == 0 and left(segs) == segs
+    kinds = VideoAlarm.objects.filter(cleared_at__isnull=True).values_list("kind", flat=True)
+    assert sorted(kinds) == sorted([AlarmKind.DISK_FULL, AlarmKind.DISK_LOW, AlarmKind.RETENTION_BLOCKED])
+
+
+def test_between_the_marks_nothing_inside_retention_is_deleted(cameras, clip, now, full_disk):
+    cam, _short = cameras
+    _s, segs = index_clip(cam, clip, now - 3 * DAY, count=4)
+    store = full_disk(40)  # below the low-water mark (50 %), above the critical one (30 %)
+    report = retention.run_retention(now=now, store=store)
+    assert report.disk_after.low and not report.disk_after.critical
+    assert report.segments == 0 and left(segs) == segs
+    assert not VideoAlarm.objects.filter(kind=AlarmKind.DISK_FULL).exists()
+
+
+def test_the_retention_job_deletes_expired_video_first_then_makes_room(cameras, clip, now, full_disk):
+    cam, _short = cameras
+    _s, old = index_clip(cam, clip, now - 31 * DAY, count=2)  # expired
+    _s, young = index_clip(cam, clip, now - 2 * DAY)
+    store = full_disk(5)  # the expired video alone is not enough
+    report = retention.run_retention(now=now, store=store)
+    assert not left(old) and left(young) and left(young) != young
+    expired, full = DestructionRecord.objects.filter(camera=cam).order_by("pk")
+    assert (expired.reason, expired.segment_count) == (DestructionReason.RETENTION_EXPIRED, 2)
+    assert full.reason == DestructionReason.DISK_FULL
+    assert full.segment_count == len(young) - len(left(young)) and full.period_start == young[0].start
+    assert store.free_bytes() >= store.capacity * 0.31
+    reasons = [c.reason for c in report.cameras]
+    assert reasons == [DestructionReason.RETENTION_EXPIRED, DestructionReason.DISK_FULL]
+
+
+def test_a_hold_placed_after_the_choice_still_wins(cameras, clip, now, make_user):
+    cam, _short = cameras
+    _s, segs = index_clip(cam, clip, now - 3 * DAY, count=4)
+    holds.place_hold(make_user(Role.SUPERVISOR), cam, segs[1].start, segs[1].end, "방금 요청된 보존 조치")
+    result, keys = retention._purge_camera(cam.pk, [s.pk for s in segs], now)
+    assert result.segments == 3 and left(segs) == [segs[1]] and segs[1].key not in keys
+
+
+def test_the_command_on_a_really_full_disk(cameras, clip, now, small_disk, settings):
+    """The same policy on a real file system (a tmpfs filled by another program), run by the
+    hourly command."""
+    settings.VIDEO_DIR = small_disk(8)
+    settings.DISK_LOW_WATER_PERCENT, settings.DISK_CRITICAL_PERCENT = 50, 30
+    cam, _short = cameras
+    _s, segs = index_clip(cam, clip, now - 3 * DAY)
+    total = retention.disk_state().total
+    fill(settings.VIDEO_DIR, leave=int(total * 0.28))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("video", "retention", stdout=out, stderr=err)
+    assert "INSIDE its retention period (disk full)" in out.getvalue()
+    assert "ALARM Recording disk full:" in err.getvalue()
+    state = retention.disk_state()
+    assert state.free >= total * 0.31 and not state.critical
+    gone = [s for s in segs if s not in left(segs)]
+    assert gone == segs[: len(gone)] and len(gone) < len(segs)  # the oldest, and only as many as needed
+    assert not any(exists(s.key) for s in gone)
+    assert DestructionRecord.objects.get(camera=cam).reason == DestructionReason.DISK_FULL
+
+
+def test_the_order_a_full_disk_deletes_in(cameras, clip, now, make_user):
+    """Due soonest first (end + the camera's retention period) across cameras, page after page,
+    never a segment under a legal hold."""
+    cam, short = cameras  # 30 and 7 days
+    _s, a = index_clip(cam, clip, now - 20 * DAY)  # due in 10 days
+    _s, b = index_clip(cam, clip, now - 19 * DAY)  # due in 11 days (past the first page of 20)
+    _s, w = index_clip(short, clip, now - 6 * DAY, count=5)  # due in 1 day
+    _s, w2 = index_clip(short, clip, now - 1 * DAY, count=2)  # due in 6 days
+    holds.place_hold(
+        make_user(Role.SUPERVISOR), cam, a[5].start + S / 4, a[5].end - S / 4, "교통사고 조사 자료"
+    )
+    expected = w + w2 + a[:5] + a[6:] + b
+    assert [c.segment_id for c in retention.purge_order()] == [s.pk for s in expected]
+    assert (
+        retention.choose_for_room(retention.purge_order(), w[0].bytes + 1, limit=5)
+        == list(retention.purge_order())[:2]
+    )

@@ -42,6 +42,40 @@ def test_main_and_sub_streams(simulator):
     assert sub.stdout.strip() == "h264,640,360", sub.stderr
 
 
+def test_h265_and_audio_only_cameras(simulator):
+    n = simulator.h265_camera
+    for stream, size in (("main", "1920,1080"), ("sub", "640,360")):
+        out = probe(simulator.url(n, stream), "-show_entries", "stream=codec_name,width,height", "-of", "csv")
+        assert out.stdout.strip() == f"stream,hevc,{size}", out.stderr
+    dts = [d for _, d in packets(simulator.url(n, "sub"), 6)]  # 6 s: across the 4 s clip's loop point
+    assert dts[-1] - dts[0] > 4 and (np.diff(dts) > 0).all() and np.diff(dts).max() < 0.5
+    audio = probe(
+        simulator.url(simulator.audio_only_camera),
+        "-show_entries", "stream=codec_type,codec_name,sample_rate", "-of", "csv=p=0",
+    )  # fmt: skip
+    assert audio.stdout.strip() == "pcm_alaw,audio,8000", audio.stderr  # one stream: no video
+    status = simulator.status()
+    assert (status["h265_cameras"], status["audio_only_cameras"]) == ([n], [simulator.audio_only_camera])
+    simulator.stop(n)  # fault injection works on them as on the others
+    assert "404" in probe(simulator.url(n)).stderr
+    simulator.resume(n)
+
+
+def test_encode_h265(tmp_path):
+    clip = encode.encoded_stream(encode.SUB_H265, "pattern", 2, tmp_path)
+    assert clip.chunks == 2 and clip.codec == "h265" and clip.chunk(1).name == "gop-00001.h265"
+    for i in range(clip.chunks):  # each chunk opens with a video parameter set (NAL type 32)
+        assert clip.chunk(i).read_bytes().lstrip(b"\x00")[:3] == b"\x01\x40\x01"
+    assert encode.encoded_stream(encode.SUB_H265, "pattern", 2, tmp_path) == clip  # cached
+    assert encode.encoded_stream(encode.SUB, "pattern", 2, tmp_path).directory != clip.directory
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,has_b_frames",
+         "-of", "csv=p=0", str(clip.chunk(0))],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "hevc,640,360,0"
+
+
 def test_two_clients_share_one_pipeline(simulator):
     argv = [
         "ffmpeg",
@@ -214,6 +248,9 @@ def test_command_line_send_and_status(simulator, capsys):
         ({"port": 70000}, "--port"),
         ({"source": "/nonexistent/clip.mp4"}, "not found"),
         ({"send": ["stop", "1"]}, "--control-port"),
+        ({"count": 2, "h265_camera": [3]}, "--h265-camera"),
+        ({"count": 2, "audio_only_camera": [0]}, "--audio-only-camera"),
+        ({"count": 2, "h265_camera": [1], "audio_only_camera": [1]}, "both"),
     ],
 )
 def test_command_line_rejects_bad_input(options, message, tmp_path):
@@ -226,6 +263,7 @@ def test_cache_key_depends_on_every_parameter():
     assert key == encode.cache_key(encode.MAIN, "pattern", 10)
     assert key != encode.cache_key(encode.MAIN, "pattern", 4)
     assert key != encode.cache_key(encode.SUB, "pattern", 10)
+    assert key != encode.cache_key(encode.MAIN_H265, "pattern", 10)
 
 
 PREFIX = "rtsp://127.0.0.1:8554/"

@@ -30,6 +30,11 @@ class RecorderConfig:
     gap_tolerance_seconds: float | None = None  # None: max(1.5 s, 20 % of a segment)
     camera_ids: frozenset[int] | None = None  # only these cameras (None: every central-storage camera)
     pdeathsig: bool = True  # children get SIGTERM if the recorder dies (setpriv --pdeathsig)
+    disk_check_seconds: float = 10.0  # disk alarms and make_room() (the disk-full policy) this often
+    # Less free space than this where ffmpeg writes is "full": ffmpeg would write truncated segments
+    # without noticing, so it is stopped and started again (with back-off) once there is room.
+    disk_full_free_bytes: int = 64 * 1024 * 1024
+    room_batch: int = 2000  # at most this many segments deleted per make_room() call
 
     def __post_init__(self) -> None:
         if not 1 <= self.segment_seconds <= 60:

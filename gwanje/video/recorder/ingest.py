@@ -15,6 +15,11 @@ back between sessions) is shifted to start there: segments stay ordered by strea
 
 `session.json` in the spool directory lets a restarted recorder finish a session whose recorder
 died (`recover_spool`): listed segments still in the spool are indexed, the rest is discarded.
+
+A segment is indexed only when its file is a complete fragment (top-level boxes whose sizes add up
+to the file's size, a moof and an mdat): ffmpeg 5.1 does not stop when it cannot write (a full disk)
+but goes on listing truncated or empty segments. Such a segment is deleted, counted in
+`IngestResult.broken` (the supervisor then stops that ffmpeg), and its time becomes a gap.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import logging
 import os
 import secrets
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +40,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from gwanje.video.choices import Stream
+from gwanje.video.choices import FaultReason, Stream
 from gwanje.video.models import RecordingGap, RecordingSession, Segment
 from gwanje.video.recorder.playlist import Entry, parse_playlist
 from gwanje.video.storage import SegmentStore
@@ -74,6 +80,47 @@ def avc_codec_string(init: bytes) -> str:
     return ""
 
 
+def box_types(path: Path) -> list[bytes] | None:
+    """The types of an MP4 file's top-level boxes, or None when the file is not whole: a box runs
+    past the end of the file (written only in part), a size is impossible, or the file is empty."""
+    types: list[bytes] = []
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            pos = 0
+            while pos < size:
+                f.seek(pos)
+                header = f.read(16)
+                if len(header) < 8:
+                    return None
+                length, kind = struct.unpack(">I4s", header[:8])
+                if length == 1:  # 64-bit size follows
+                    if len(header) < 16:
+                        return None
+                    length = struct.unpack(">Q", header[8:16])[0]
+                elif length == 0:  # to the end of the file
+                    length = size - pos
+                if length < 8 or pos + length > size:
+                    return None
+                types.append(kind)
+                pos += length
+    except OSError:
+        return None
+    return types or None
+
+
+def complete_fragment(path: Path) -> bool:
+    """A whole fMP4 media segment: every box complete, with a moof and an mdat after it."""
+    types = box_types(path)
+    return bool(types) and b"moof" in types and b"mdat" in types[types.index(b"moof") :]
+
+
+def complete_init(path: Path) -> bool:
+    """A whole fMP4 init segment: every box complete, with a moov."""
+    types = box_types(path)
+    return bool(types) and b"moov" in types
+
+
 def seq_of(key: str) -> int:
     """The sequence number in a segment key (`…/s12-000034.m4s` → 34)."""
     return int(key.rsplit("-", 1)[1].split(".", 1)[0])
@@ -89,6 +136,7 @@ class IngestResult:
     segments: int = 0
     first_start: dt.datetime | None = None
     last_end: dt.datetime | None = None
+    broken: int = 0  # listed segments dropped because their files are incomplete (write failure)
 
 
 class UnsupportedStream(Exception):
@@ -129,13 +177,21 @@ class SessionIngest:
         self._last_start: dt.datetime | None = None
         self.longest = 0.0  # longest segment so far (a camera's key-frame interval can exceed it)
         self.codec = ""
+        self.broken = 0  # incomplete segments dropped
+        self.recorded_end: dt.datetime | None = None  # end of the last indexed segment
+        self._hole_start: dt.datetime | None = None  # start of the dropped segments not yet a gap
 
     # --- state file --------------------------------------------------------------------------
     def write_state(self) -> None:
+        """Write session.json (for recovery after a crash). A full disk only costs the recovery:
+        logged, not raised."""
         state = {"camera_id": self.camera_id, "stream": self.stream, "session_id": self.session_id}
         tmp = self.directory / (STATE + ".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.directory / STATE)
+        try:
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.directory / STATE)
+        except OSError as exc:
+            log.warning("camera %s: cannot write %s: %s", self.camera_id, tmp.with_name(STATE), exc)
 
     @classmethod
     def from_state(cls, directory: Path, store: SegmentStore, **kwargs) -> SessionIngest | None:
@@ -153,7 +209,7 @@ class SessionIngest:
                 ingest.session_id = session.pk
                 last = Segment.objects.filter(session=session).order_by("-end").first()
                 if last is not None:
-                    ingest.last_end = last.end
+                    ingest.last_end = ingest.recorded_end = last.end
                     ingest.next_seq = seq_of(last.key) + 1
         return ingest
 
@@ -197,10 +253,12 @@ class SessionIngest:
                     self.next_seq,
                     entry.seq - 1,
                 )
+            broken = self.broken
             if self._ingest(entry):
                 result.segments += 1
                 result.first_start = result.first_start or self._last_start
                 result.last_end = self.last_end
+            result.broken += self.broken - broken
             self.next_seq = entry.seq + 1
 
     def _ingest(self, entry: Entry) -> bool:
@@ -221,6 +279,13 @@ class SessionIngest:
             )
         start = self._start_of(entry)
         end = start + dt.timedelta(seconds=entry.duration)
+        if path.is_file() and not (
+            complete_fragment(path)
+            and (self.session_id is not None or not (self.directory / "init.mp4").exists()
+                 or complete_init(self.directory / "init.mp4"))
+        ):  # fmt: skip
+            self._drop(entry, path, start, end)
+            return False
         if not path.is_file():
             # Recovery: moved into the store, but the recorder died before the row was written.
             if self.session_id is None:
@@ -231,27 +296,56 @@ class SessionIngest:
             digest, size = self._hash_stored(key)
         else:
             digest, size = sha256_of(path)
-        with transaction.atomic():
-            if self.session_id is None:
-                self._open_session(start)
-            key = self._key(entry, start)
-            if path.is_file():
-                self.store.put(path, key)
-            Segment.objects.create(
-                session_id=self.session_id,
-                camera_id=self.camera_id,
-                start=start,
-                end=end,
-                bytes=size,
-                key=key,
-                sha256=digest,
-            )
+        opened = self.session_id is None
+        try:
+            with transaction.atomic():
+                if opened:
+                    self._open_session(start)
+                if self._hole_start is not None and not opened:  # dropped segments: a gap
+                    # (before a session's first segment, _open_session settles the gap instead)
+                    hole = RecordingGap(camera_id=self.camera_id, start=self._hole_start, end=start)
+                    hole.reason = FaultReason.DISK_FULL
+                    hole.save()
+                key = self._key(entry, start)
+                if path.is_file():
+                    self.store.put(path, key)
+                Segment.objects.create(
+                    session_id=self.session_id,
+                    camera_id=self.camera_id,
+                    start=start,
+                    end=end,
+                    bytes=size,
+                    key=key,
+                    sha256=digest,
+                )
+        except BaseException:
+            if opened:  # the session row was rolled back with the rest
+                self.session_id = None
+            raise
+        self._hole_start = None
         self._last_start = start
-        self.last_end = end
+        self.last_end = self.recorded_end = end
         self.segments += 1
         if self.segments > 1:  # the first one also holds what ffmpeg buffered while probing
             self.longest = max(self.longest, entry.duration)
         return True
+
+    def _drop(self, entry: Entry, path: Path, start: dt.datetime, end: dt.datetime) -> None:
+        """An incomplete segment (ffmpeg could not write it whole: disk full): never indexed, deleted;
+        stream time moves on past it, and its time becomes a gap (closed by the next good segment, or
+        covered by the gap the supervisor opens when it stops this ffmpeg)."""
+        log.error(
+            "camera %s: segment %s is incomplete (%s bytes written; disk full?); dropped",
+            self.camera_id,
+            entry.uri,
+            path.stat().st_size if path.exists() else 0,
+        )
+        path.unlink(missing_ok=True)
+        self.broken += 1
+        if self._hole_start is None:
+            self._hole_start = start
+        if self.session_id is not None:
+            self.last_end = end
 
     def _in_store(self, key: str) -> bool:
         try:
@@ -304,7 +398,11 @@ class SessionIngest:
         if data:
             init_key = f"{key_prefix(self.camera_id, start)}/s{session.pk}-init.mp4"
             copy = self.directory / "init.stored.mp4"
-            shutil.copyfile(init, copy)  # ffmpeg may rewrite init.mp4; keep the spool's own
+            try:
+                shutil.copyfile(init, copy)  # ffmpeg may rewrite init.mp4; keep the spool's own
+            except OSError:  # no room for a copy (disk full): a second name costs no space
+                copy.unlink(missing_ok=True)
+                os.link(init, copy)
             self.store.put(copy, init_key)
             session.init_key = init_key
             session.save(update_fields=["init_key"])
@@ -332,8 +430,8 @@ class SessionIngest:
     def finish(self) -> IngestResult:
         """After ffmpeg exited: index what it finished, close the session, remove the spool dir."""
         result = self.scan(force=True)
-        if self.session_id is not None and self.last_end is not None:
-            RecordingSession.objects.filter(pk=self.session_id).update(ended_at=self.last_end)
+        if self.session_id is not None and self.recorded_end is not None:
+            RecordingSession.objects.filter(pk=self.session_id).update(ended_at=self.recorded_end)
         self.discard()
         return result
 

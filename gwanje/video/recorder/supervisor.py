@@ -8,11 +8,19 @@ seconds, so cameras added, changed or retired are picked up without a restart.
 
 Children run in their own session (process group); `setpriv --pdeathsig TERM` makes them stop if
 the recorder dies; stopping is SIGTERM (ffmpeg writes its last segment) → wait → SIGKILL → wait.
+
+The disk: every disk_check_seconds the disk alarms are updated and `retention.make_room()` runs
+(below the critical mark it deletes the oldest video not under a legal hold). When even so less than
+disk_full_free_bytes are free where ffmpeg writes — or a segment was written incomplete — every
+ffmpeg is stopped (ffmpeg itself does not notice a full disk), the gaps get the reason disk_full
+(not a camera fault: the cameras are fine), the disk_full alarm is raised, and each camera is
+started again with back-off once there is room.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import selectors
@@ -31,8 +39,8 @@ from django.db.models import Count, Max
 from gwanje.core.fields import redact_url
 from gwanje.registry.choices import CameraStatus
 from gwanje.registry.models import Camera, Site
-from gwanje.video import health
-from gwanje.video.choices import FaultReason
+from gwanje.video import health, retention
+from gwanje.video.choices import AlarmKind, FaultReason
 from gwanje.video.models import CameraFault, RecordingGap
 from gwanje.video.recorder.argv import check_url, record_argv, redact_argv, redact_text, with_pdeathsig
 from gwanje.video.recorder.config import FfmpegArgs, RecorderConfig, RecordJob
@@ -105,7 +113,9 @@ class Supervisor:
         self._fingerprint: tuple | None = None
         self._next_poll = 0.0
         self._next_reload = 0.0
+        self._next_disk_check = 0.0
         self._started = False
+        self.disk_full = False  # less than disk_full_free_bytes free where ffmpeg writes
 
     # --- lifecycle ---------------------------------------------------------------------------
     def request_stop(self, *_args) -> None:
@@ -144,6 +154,9 @@ class Supervisor:
         if now >= self._next_poll:
             self._next_poll = now + self.cfg.registry_poll_seconds
             self.reconcile(force=now >= self._next_reload)
+        if now >= self._next_disk_check:
+            self._next_disk_check = now + self.cfg.disk_check_seconds
+            self._guard("checking the recording disk", self.check_disk)
         for worker in list(self.workers.values()):
             self._guard(f"camera {worker.camera_id}", self._tend, worker)
 
@@ -237,6 +250,49 @@ class Supervisor:
         if stale:
             health.camera_unmonitored(stale)
 
+    # --- disk --------------------------------------------------------------------------------
+    def spool_free(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.cfg.spool_dir).free
+        except OSError:
+            return None
+
+    def disk_full_diagnosis(self) -> health.Diagnosis | None:
+        """A disk_full diagnosis when less than disk_full_free_bytes are free where ffmpeg writes."""
+        free = self.spool_free()
+        if free is None or free >= self.cfg.disk_full_free_bytes:
+            return None
+        return health.disk_full()
+
+    def check_disk(self) -> None:
+        """Disk alarms, the disk-full policy (make_room), and — when it is full even so — stop every
+        ffmpeg (each restarts with back-off, once there is room)."""
+        retention.check_disk(self.store)
+        try:
+            room = retention.make_room(self.store, limit=self.cfg.room_batch)
+        except retention.RetentionBusy:
+            room = None  # the retention job is running: it makes room itself when it ends
+        if room is not None and room.segments:
+            log.error("recording disk full: %s", room.alarm_detail())
+        diagnosis = self.disk_full_diagnosis()
+        if diagnosis is None:
+            if self.disk_full:
+                log.warning("recording disk: there is room again; recording resumes")
+            self.disk_full = False
+            return
+        free = self.spool_free() or 0
+        detail = (
+            f"Recording disk full: the recorder cannot write new video ({free / 1e6:,.1f} MB free in "
+            f"{self.cfg.spool_dir}); every camera resumes when space is freed"
+        )
+        if not self.disk_full:
+            log.error("%s", detail)
+        self.disk_full = True
+        retention.open_alarm(AlarmKind.DISK_FULL, detail)
+        for worker in list(self.workers.values()):
+            if worker.child is not None:
+                self._kill(worker, diagnosis)
+
     # --- one camera --------------------------------------------------------------------------
     def _tend(self, worker: CameraWorker) -> None:
         now = self.clock()
@@ -261,7 +317,9 @@ class Supervisor:
                 now - child.last_progress,
                 child.pid,
             )
-            child.kill_diagnosis = health.classify(child.stderr, None, recorded=True, hung=True)
+            child.kill_diagnosis = self.disk_full_diagnosis() or health.classify(
+                child.stderr, None, recorded=True, hung=True
+            )
             _signal_group(child.proc, signal.SIGKILL)
             self._reap(worker)
 
@@ -273,8 +331,22 @@ class Supervisor:
             self._mark_down(worker, health.Diagnosis(reason, problem))
             worker.next_start = float("inf")  # only a registry change (a new job) retries
             return
+        full = self.disk_full_diagnosis()
+        if full is not None:  # ffmpeg would only write truncated segments
+            self._mark_down(worker, full)
+            worker.schedule_restart(self.clock())
+            return
         directory = self.cfg.spool_dir / f"cam-{job.camera_id}" / new_token()
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                diagnosis = health.disk_full()
+            else:
+                diagnosis = health.Diagnosis(FaultReason.OTHER, f"the spool folder cannot be made: {exc}")
+            self._mark_down(worker, diagnosis)
+            worker.schedule_restart(self.clock())
+            return
         ingest = SessionIngest(
             camera_id=job.camera_id,
             directory=directory,
@@ -338,6 +410,14 @@ class Supervisor:
                 if worker.down:
                     log.info("camera %s: recording again", worker.camera_id)
                 worker.down, worker.diagnosis = False, None
+        if result.broken:  # ffmpeg could not write a whole segment and will not notice by itself
+            self._next_disk_check = 0.0  # make room / raise the alarm on the next tick
+            self._kill(
+                worker,
+                self.disk_full_diagnosis()
+                or health.disk_full("a segment could not be written whole (recording disk full or failing)"),
+            )
+            return
 
     def _kill(self, worker: CameraWorker, diagnosis: health.Diagnosis) -> None:
         child = worker.child
@@ -368,12 +448,14 @@ class Supervisor:
         except UnsupportedStream as exc:
             child.ingest.discard()
             diagnosis = health.unsupported_codec("hevc" if exc.codec.startswith("h") else exc.codec)
+        except Exception:  # e.g. the database is unreachable: the spool is recovered at the next start
+            log.exception("camera %s: indexing the session's end failed; left in the spool", worker.camera_id)
         now = self.clock()
         if child.intentional:
             log.info("camera %s: ffmpeg (pid %s) stopped", worker.camera_id, child.pid)
             return
         if diagnosis is None:
-            diagnosis = health.classify(
+            diagnosis = self.disk_full_diagnosis() or health.classify(
                 child.stderr,
                 child.proc.returncode,
                 recorded=child.ingest.segments > 0,
@@ -398,7 +480,10 @@ class Supervisor:
     def _mark_down(self, worker: CameraWorker, diagnosis: health.Diagnosis) -> None:
         if worker.down and worker.diagnosis == diagnosis:
             return
-        health.camera_down(worker.camera_id, diagnosis)
+        if diagnosis.reason == FaultReason.DISK_FULL:  # the recorder's trouble, not the camera's
+            health.recording_blocked(worker.camera_id, diagnosis)
+        else:
+            health.camera_down(worker.camera_id, diagnosis)
         worker.down, worker.diagnosis = True, diagnosis
 
     def _stop_worker(self, worker: CameraWorker) -> None:

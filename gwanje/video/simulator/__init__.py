@@ -10,6 +10,10 @@ Both are encoded once with ffmpeg (from a test pattern or FILE) into a cache
 (settings.VIDEO_DIR/"simulator", keyed by every parameter) and served looping without re-encoding;
 all clients of one stream share one pipeline, and time stamps keep increasing across loops.
 
+`--h265-camera N` (repeatable) makes camera N send H.265 on both streams (same sizes and timing,
+encoded once with libx265); `--audio-only-camera N` makes it send only audio (G.711 A-law, 8 kHz):
+what the recorder must refuse (unsupported codec, no video) without crashing.
+
 With `--clock`, one extra live-encoded camera `rtsp://…/clock` (640x360, 25 fps, x264
 zerolatency, key frame every 1 s) shows the wall clock at the moment each frame is drawn.
 

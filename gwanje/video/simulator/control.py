@@ -1,6 +1,7 @@
 """The simulator's control interface: a tiny HTTP server on 127.0.0.1 and its client.
 
-    GET  /status               -> {"port": …, "count": …, "clock": …, "cameras": {"1": {"state": …}, …}}
+    GET  /status               -> {"port": …, "count": …, "clock": …, "h265_cameras": […],
+                                   "audio_only_cameras": […], "cameras": {"1": {"state": …}, …}}
     POST /cam/<id>/stop        the camera ends its sessions and refuses new ones (404)
     POST /cam/<id>/stall       sessions stay open but no more frames are sent
     POST /cam/<id>/resume      back to normal

@@ -42,6 +42,8 @@ def argv(
     source: str = "pattern",
     loop_seconds: int | None = None,
     cache_dir: Path | None = None,
+    h265_cameras: tuple[int, ...] = (),
+    audio_only_cameras: tuple[int, ...] = (),
 ) -> list[str]:
     args = [
         sys.executable,
@@ -62,6 +64,10 @@ def argv(
         args += ["--loop-seconds", str(loop_seconds)]
     if cache_dir:
         args += ["--cache-dir", str(cache_dir)]
+    for n in h265_cameras:
+        args += ["--h265-camera", str(n)]
+    for n in audio_only_cameras:
+        args += ["--audio-only-camera", str(n)]
     return args
 
 

@@ -1,9 +1,16 @@
 """The RTSP server of the camera simulator (GStreamer's GstRtspServer through PyGObject).
 
 One shared media factory per mount: all clients of a camera stream share one pipeline. Recorded
-streams loop a pre-encoded H.264 elementary stream without re-encoding:
+streams loop a pre-encoded H.264 (or, for `--h265-camera`, H.265) elementary stream without
+re-encoding:
 
     multifilesrc loop=true ! h264parse ! [pts := dts] ! clocksync ! valve ! rtph264pay
+    multifilesrc loop=true ! h265parse ! [pts := dts] ! clocksync ! valve ! rtph265pay
+
+An audio-only camera (`--audio-only-camera`, a camera whose video track is switched off, sending
+only its microphone) serves G.711 A-law, the usual CCTV audio codec, from a live tone:
+
+    audiotestsrc is-live=true ! alawenc ! valve ! rtppcmapay
 
 h264parse gives each frame a decoding time stamp from the frame rate that keeps increasing across
 loops (the file is just a byte stream to it); a pad probe copies it to the presentation time stamp
@@ -58,12 +65,22 @@ def _launch_quote(text: str) -> str:
 def file_launch(clip: Clip, fps: int, stalled: bool) -> str:
     # multifilesrc's location is a printf pattern: a literal % in the directory must be doubled
     location = str(clip.directory).replace("%", "%%") + "/" + clip.pattern.name
+    codec = clip.codec  # h264 or h265: the caps, parser and payloader are named alike
     return (
         f"( multifilesrc location={_launch_quote(location)} loop=true"
         f" start-index=0 stop-index={clip.chunks - 1}"
-        f" ! video/x-h264,stream-format=byte-stream,framerate={fps}/1"
-        f" ! h264parse name=parse ! clocksync ! valve name=valve drop={str(stalled).lower()}"
-        " ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f" ! video/x-{codec},stream-format=byte-stream,framerate={fps}/1"
+        f" ! {codec}parse name=parse ! clocksync ! valve name=valve drop={str(stalled).lower()}"
+        f" ! rtp{codec}pay name=pay0 pt=96 config-interval=-1 )"
+    )
+
+
+def audio_launch(stalled: bool) -> str:
+    """A camera sending only audio: G.711 A-law (PCMA, 8 kHz mono) of a live 1 kHz tone."""
+    return (
+        "( audiotestsrc is-live=true wave=sine freq=1000 volume=0.2 samplesperbuffer=160"
+        " ! audio/x-raw,rate=8000,channels=1 ! alawenc"
+        f" ! valve name=valve drop={str(stalled).lower()} ! rtppcmapay name=pay0 pt=8 )"
     )
 
 
@@ -89,6 +106,15 @@ ELEMENTS = {
     "valve": "libgstreamer1.0-0",
     "rtph264pay": "gstreamer1.0-plugins-good",
 }
+H265_ELEMENTS = {
+    "h265parse": "gstreamer1.0-plugins-bad",
+    "rtph265pay": "gstreamer1.0-plugins-good",
+}
+AUDIO_ELEMENTS = {
+    "audiotestsrc": "gstreamer1.0-plugins-base",
+    "alawenc": "gstreamer1.0-plugins-good",
+    "rtppcmapay": "gstreamer1.0-plugins-good",
+}
 CLOCK_ELEMENTS = {
     "videotestsrc": "gstreamer1.0-plugins-base",
     "cairooverlay": "gstreamer1.0-plugins-good",
@@ -97,9 +123,14 @@ CLOCK_ELEMENTS = {
 }
 
 
-def missing_elements(clock: bool) -> list[str]:
+def missing_elements(clock: bool, h265: bool = False, audio: bool = False) -> list[str]:
     """'element (package)' for every GStreamer element the simulator needs but cannot find."""
-    wanted = {**ELEMENTS, **(CLOCK_ELEMENTS if clock else {})}
+    wanted = {
+        **ELEMENTS,
+        **(CLOCK_ELEMENTS if clock else {}),
+        **(H265_ELEMENTS if h265 else {}),
+        **(AUDIO_ELEMENTS if audio else {}),
+    }
     return [
         f"{name} ({package})" for name, package in wanted.items() if Gst.ElementFactory.find(name) is None
     ]
@@ -109,13 +140,17 @@ def missing_elements(clock: bool) -> list[str]:
 class SimCamera:
     id: str  # "1" … "N" or "clock"
     mounts: dict  # mount path -> function(stalled: bool) -> launch line
+    kind: str = "h264"  # what it sends: "h264", "h265" or "audio" (only audio)
     state: str = RUNNING
     medias: set = dataclasses.field(default_factory=set)
     clients: set = dataclasses.field(default_factory=set)
 
 
 class Simulator:
-    """N simulated cameras (and optionally the clock camera) on one RTSP server."""
+    """N simulated cameras (and optionally the clock camera) on one RTSP server.
+
+    Cameras in `h265_cameras` serve `h265_clips` (main, sub) instead of the H.264 clips; cameras in
+    `audio_only_cameras` serve only audio on both mounts (for the recorder's no-video fault)."""
 
     def __init__(
         self,
@@ -129,9 +164,19 @@ class Simulator:
         user: str | None = None,
         password: str | None = None,
         fps: int = 25,
+        h265_clips: tuple[Clip, Clip] | None = None,
+        h265_cameras: frozenset[int] = frozenset(),
+        audio_only_cameras: frozenset[int] = frozenset(),
     ):
         Gst.init(None)
-        missing = missing_elements(clock)
+        h265_cameras, audio_only_cameras = frozenset(h265_cameras), frozenset(audio_only_cameras)
+        if h265_cameras & audio_only_cameras:
+            raise SimulatorError("a camera cannot be both an H.265 and an audio-only camera")
+        if any(not 1 <= n <= count for n in h265_cameras | audio_only_cameras):
+            raise SimulatorError(f"H.265 and audio-only cameras must be numbered 1 … {count}")
+        if h265_cameras and h265_clips is None:
+            raise SimulatorError("H.265 cameras need the H.265 clips")
+        missing = missing_elements(clock, h265=bool(h265_cameras), audio=bool(audio_only_cameras))
         if missing:
             raise SimulatorError("GStreamer elements missing, install their packages: " + ", ".join(missing))
         if clock:
@@ -140,13 +185,13 @@ class Simulator:
         self.count = count
         self.cameras: dict[str, SimCamera] = {}
         for n in range(1, count + 1):
-            self.cameras[str(n)] = SimCamera(
-                str(n),
-                {
-                    f"/cam/{n}/main": lambda stalled, c=main_clip: file_launch(c, fps, stalled),
-                    f"/cam/{n}/sub": lambda stalled, c=sub_clip: file_launch(c, fps, stalled),
-                },
-            )
+            if n in audio_only_cameras:
+                kind, main, sub = "audio", audio_launch, audio_launch
+            else:
+                kind, (m, s) = ("h265", h265_clips) if n in h265_cameras else ("h264", (main_clip, sub_clip))
+                main = lambda stalled, c=m: file_launch(c, fps, stalled)  # noqa: E731
+                sub = lambda stalled, c=s: file_launch(c, fps, stalled)  # noqa: E731
+            self.cameras[str(n)] = SimCamera(str(n), {f"/cam/{n}/main": main, f"/cam/{n}/sub": sub}, kind)
         if clock:
             self.cameras[CLOCK] = SimCamera(CLOCK, {"/clock": clock_launch})
         self.server = GstRtspServer.RTSPServer()
@@ -273,6 +318,8 @@ class Simulator:
             "port": self.port,
             "count": self.count,
             "clock": CLOCK in self.cameras,
+            "h265_cameras": sorted(int(c.id) for c in self.cameras.values() if c.kind == "h265"),
+            "audio_only_cameras": sorted(int(c.id) for c in self.cameras.values() if c.kind == "audio"),
             "cameras": {
                 cam.id: {"state": cam.state, "clients": len(cam.clients), "pipelines": len(cam.medias)}
                 for cam in self.cameras.values()

@@ -40,6 +40,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--cache-dir", help="where encoded clips are kept (default VIDEO_DIR/simulator)")
         parser.add_argument(
+            "--h265-camera",
+            type=int,
+            action="append",
+            default=[],
+            metavar="N",
+            help="camera N sends H.265 instead of H.264 (repeatable)",
+        )
+        parser.add_argument(
+            "--audio-only-camera",
+            type=int,
+            action="append",
+            default=[],
+            metavar="N",
+            help="camera N sends only audio, G.711 A-law (repeatable)",
+        )
+        parser.add_argument(
             "--send",
             nargs=2,
             metavar=("ACTION", "CAMERA"),
@@ -70,7 +86,21 @@ class Command(BaseCommand):
         self.serve(**o)
 
     def serve(
-        self, *, count, port, host, source, clock, user, password, control_port, loop_seconds, cache_dir, **_
+        self,
+        *,
+        count,
+        port,
+        host,
+        source,
+        clock,
+        user,
+        password,
+        control_port,
+        loop_seconds,
+        cache_dir,
+        h265_camera=(),
+        audio_only_camera=(),
+        **_,
     ):
         from gwanje.video.simulator import encode
         from gwanje.video.simulator.control import ControlServer
@@ -87,11 +117,23 @@ class Command(BaseCommand):
             raise CommandError("--user and --password go together")
         if not 1 <= loop_seconds <= 600:
             raise CommandError("--loop-seconds must be between 1 and 600")
+        h265, audio_only = frozenset(h265_camera or ()), frozenset(audio_only_camera or ())
+        for name, numbers in (("--h265-camera", h265), ("--audio-only-camera", audio_only)):
+            if any(not 1 <= n <= count for n in numbers):
+                raise CommandError(f"{name} must name a camera between 1 and --count ({count})")
+        if h265 & audio_only:
+            raise CommandError("a camera cannot be both --h265-camera and --audio-only-camera")
         cache = Path(cache_dir) if cache_dir else Path(settings.VIDEO_DIR) / "simulator"
         signal.signal(signal.SIGTERM, _interrupt)  # while encoding: stop ffmpeg and leave no partial file
         try:
             main_clip = encode.encoded_stream(encode.MAIN, source, loop_seconds, cache)
             sub_clip = encode.encoded_stream(encode.SUB, source, loop_seconds, cache)
+            h265_clips = None
+            if h265:
+                h265_clips = (
+                    encode.encoded_stream(encode.MAIN_H265, source, loop_seconds, cache),
+                    encode.encoded_stream(encode.SUB_H265, source, loop_seconds, cache),
+                )
         except encode.EncodeError as exc:
             raise CommandError(str(exc)) from None
         except KeyboardInterrupt:
@@ -106,6 +148,9 @@ class Command(BaseCommand):
                 clock=clock,
                 user=user,
                 password=password,
+                h265_clips=h265_clips,
+                h265_cameras=h265,
+                audio_only_cameras=audio_only,
             )
             bound = sim.start()
         except SimulatorError as exc:
@@ -121,6 +166,10 @@ class Command(BaseCommand):
             control_port = control.start()
         base = f"rtsp://{host}:{bound}"
         lines = [f"Simulator: {count} cameras: {base}/cam/<1…{count}>/main and …/sub"]
+        if h265:
+            lines.append(f"  H.265 cameras: {', '.join(map(str, sorted(h265)))}")
+        if audio_only:
+            lines.append(f"  audio-only cameras (G.711 A-law): {', '.join(map(str, sorted(audio_only)))}")
         if clock:
             lines.append(f"  clock camera: {base}/clock")
         if user:

@@ -105,10 +105,18 @@ class Command(BaseCommand):
             )
         for key, error in report.failed.items():
             self.stderr.write(f"ERROR could not delete {key}: {error} (retried next run)")
+        room = report.room
+        if room and (room.segments or room.only_held_left):
+            self.stderr.write(f"ALARM {room.alarm_detail()}")
+        elif dry and report.disk_before and report.disk_before.critical:
+            self.stderr.write(
+                "WARNING disk below the critical mark: a real run also deletes the oldest video inside "
+                "its retention period (legal holds excepted) until it is above the mark again"
+            )
         if not dry and report.disk_after and report.disk_after.low:
             self.stderr.write(
-                "ALARM recording disk still low after retention; nothing inside its retention period is "
-                f"deleted to make room: {report.disk_after.describe()}"
+                "ALARM recording disk still low after retention; video inside its retention period is "
+                f"only deleted below the critical mark: {report.disk_after.describe()}"
             )
         if report.failed:
             raise CommandError(f"{len(report.failed)} storage object(s) could not be deleted; see above")
