@@ -29,6 +29,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_intake_caches():
+    """The intake keeps devices and duty rules a few seconds per process; a test that empties and
+    reloads the database must not see another test's rows."""
+    from gwanje.situations.services.intake import forget_caches
+    from gwanje.situations.services.workflow import forget_duty_rules
+
+    forget_caches()
+    forget_duty_rules()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Most tests make users with a password; PBKDF2 would cost ~0.4 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -24,7 +24,7 @@ from gwanje.geo import services as geo
 from gwanje.geo.models import AdminDong, District
 from gwanje.geo.queries import DongLocator
 from gwanje.registry.bulk import CameraSpec, SiteSpec, upsert_sites
-from gwanje.registry.choices import CameraKind, Owner, Source
+from gwanje.registry.choices import CameraKind, Owner, Purpose, Source
 from gwanje.registry.models import Site
 from gwanje.situations.services.devices import seed_demo_devices
 from gwanje.situations.services.duties import seed_defaults as seed_duties
@@ -174,12 +174,28 @@ def inventory_specs(orgs: dict[str, Organisation]) -> list[SiteSpec]:
     return specs
 
 
+DEMO_BELLS = 40
+
+
+def _demo_bells(specs: list[SiteSpec]) -> None:
+    """Emergency bells (영상비상벨) at 40 crime-prevention sites, chosen by a separate seeded
+    generator (the placement's own sequence is untouched); the demo's bell devices sit there."""
+    crime = [
+        s
+        for s in specs
+        if s.cameras and s.cameras[0].primary_purpose == Purpose.CRIME_PREVENTION and not s.has_onsite_storage
+    ]
+    for spec in random.Random(SEED + 1).sample(crime, min(DEMO_BELLS, len(crime))):
+        spec.has_emergency_bell = True
+
+
 @transaction.atomic
 def load(log=print) -> dict:
     accounts.ensure_roles()
     orgs = _organisations()
     _layers()
     specs = inventory_specs(orgs)
+    _demo_bells(specs)
     result = upsert_sites(specs, locator=DongLocator())
     devices = seed_demo_devices()
     seed_duties()  # Annex 2

@@ -85,13 +85,14 @@ def seed_demo_devices(*, bells: int = 40, analytics: int = 10, plates: int = 8, 
     """Demo devices for a deployment: emergency bells at crime-prevention sites, the u-Seoul SOS
     gateway, analytics and plate readers on some cameras, and the recorder's fault reports. Idempotent."""
     rng = random.Random(seed)
-    crime = list(
+    with_bells = list(Site.objects.filter(has_emergency_bell=True).order_by("code")[:bells])
+    crime = with_bells or list(
         Site.objects.filter(cameras__primary_purpose=Purpose.CRIME_PREVENTION, has_onsite_storage=False)
         .distinct()
         .order_by("code")
     )
     made = 0
-    for site in rng.sample(crime, min(bells, len(crime))):
+    for site in with_bells or rng.sample(crime, min(bells, len(crime))):
         register_device(
             device_id=f"bell-{site.code}", kind=IncidentKind.BELL, name=f"비상벨 {site.name}", site=site
         )

@@ -307,20 +307,13 @@ def _join(incident: Incident, at: dt.datetime, note: str, event: str = "event") 
     return incident
 
 
-_site_cameras: dict[int, tuple[float, int | None]] = {}
-
-
 def _first_camera_id(site_id: int) -> int | None:
-    """A bell's site's first camera (kept a minute per process: a bell burst looks it up once)."""
-    now = time.monotonic()
-    hit = _site_cameras.get(site_id)
-    if hit is not None and now - hit[0] < 60:
-        return hit[1]
-    cam = Camera.objects.filter(site_id=site_id).order_by("number").values_list("pk", flat=True).first()
-    if len(_site_cameras) > 10_000:
-        _site_cameras.clear()
-    _site_cameras[site_id] = (now, cam)
-    return cam
+    return Camera.objects.filter(site_id=site_id).order_by("number").values_list("pk", flat=True).first()
+
+
+def forget_caches() -> None:
+    """Drop the device cache (tests that empty and reload the database call this)."""
+    _devices.clear()
 
 
 def _address(site) -> str:
